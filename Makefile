@@ -1,0 +1,51 @@
+# NAND2LLM: the two commands a reader needs are `make test` and `make book`.
+# Everything installs into .venv on first use, so both work on a fresh clone.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: install sysdeps test test-slow book export run-nbs clean
+
+install: $(STAMP)
+
+# Python packages: the package itself (editable) and what the tests and the book need.
+$(STAMP): settings.ini setup.py
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	@$(MAKE) --no-print-directory sysdeps
+	@touch $(STAMP)
+
+# Debian packages, only where missing: graphviz (diagrams) and poppler-utils (PDF checks).
+sysdeps:
+	@missing=""; \
+	command -v dot >/dev/null || missing="$$missing graphviz"; \
+	command -v pdftotext >/dev/null || missing="$$missing poppler-utils"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing$$missing"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+# Every notebook's tests (slow cells skipped), the sync and layout checks, a smoke build of the book.
+test: install
+	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+# The same, with the slow cells (real training runs) included.
+test-slow: install
+	NAND2LLM_TEST_FLAGS=slow $(BIN)/python -m pytest -n 2 --dist loadfile
+
+# The book: book/_build/html/index.html, book/_build/nand2llm.pdf, and README.md from nbs/index.ipynb.
+book: install
+	$(BIN)/python book/build.py
+
+# Regenerate the package from the notebooks, and re-run notebooks to refresh the outputs the book shows.
+export: install
+	$(BIN)/nbdev_export
+
+run-nbs: install
+	$(BIN)/python tools/run_nbs.py
+
+clean:
+	rm -rf book/_build _proc .pytest_cache

@@ -1,0 +1,388 @@
+"""Build the NAND2LLM book offline: a multi-page HTML book and a PDF, from the notebooks.
+
+Quarto is the book's reference renderer (`_quarto.yml` at the root is a Quarto book project), but it
+cannot be installed everywhere. This build drives the engines Quarto itself uses, pandoc and typst,
+from the same definition:
+
+1. `_quarto.yml` gives the title, the parts and the chapters in reading order.
+2. Each chapter notebook goes through nbdev's own notebook processing (the processors `nbdev_docs`
+   runs, as configured in settings.ini), so hidden cells, directives and front matter are handled
+   exactly as for Quarto.
+3. The processed notebooks become one pandoc-markdown document: cell options (`echo`, `output`,
+   `eval`, `include`) are honoured, saved outputs (text, PNG, SVG, markdown) are kept, and
+   ```` ```{dot} ```` diagrams are rendered with graphviz.
+4. pandoc writes the HTML book (`chunkedhtml`: one page per chapter, contents, navigation) and the
+   typst source of the PDF, which the typst compiler turns into `nand2llm.pdf`.
+5. README.md is written from `nbs/index.ipynb` (what `nbdev_readme` does with Quarto).
+
+    python book/build.py                 # book/_build/html/index.html and book/_build/nand2llm.pdf
+    python book/build.py --only html     # or pdf, or readme
+    python book/build.py --out /tmp/b    # build somewhere else (the tests do)
+"""
+import argparse
+import base64
+import hashlib
+import html
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+ROMAN = ["I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X"]
+_ANSI = re.compile(r"\x1B(?:[@-Z\\-_]|\[[0-?]*[ -/]*[@-~])")
+_OPTION = re.compile(r"^\s*#\|\s*([\w-]+)\s*:\s*(.*?)\s*$")
+_DOT_FENCE = re.compile(r"^```\{dot\}[ \t]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
+_DOT_OPTION = re.compile(r"^\s*//\|\s*([\w-]+)\s*:\s*(.*?)\s*$")
+
+
+# ----------------------------------------------------------------------------------------------
+# The book's definition
+# ----------------------------------------------------------------------------------------------
+class BookError(Exception):
+    "A problem in the book's sources, reported with the file it comes from."
+
+
+def read_book(root=ROOT):
+    "Title, metadata and the reading order (parts and chapters) from `_quarto.yml`."
+    path = Path(root) / "_quarto.yml"
+    try:
+        cfg = yaml.safe_load(path.read_text(encoding="utf-8"))
+        book = cfg["book"]
+        entries = book["chapters"]
+    except (OSError, yaml.YAMLError, KeyError, TypeError) as e:
+        raise BookError(f"{path}: cannot read the book definition ({e!r})") from e
+    nbs = Path(root) / "nbs"
+    order = []  # ("part", title, number) or ("chapter", Path)
+    n_part = 0
+    for entry in entries:
+        if isinstance(entry, dict) and "part" in entry:
+            order.append(("part", entry["part"], ROMAN[n_part]))
+            n_part += 1
+            chapters = entry.get("chapters") or []
+        else:
+            chapters = [entry]
+        for ch in chapters:
+            p = nbs / ch
+            if not p.exists():
+                raise BookError(f"{path}: chapter {ch!r} is listed but {p} does not exist")
+            order.append(("chapter", p))
+    return dict(title=book.get("title", ""), subtitle=book.get("subtitle", ""),
+                author=book.get("author", ""), date=str(book.get("date", "")), order=order)
+
+
+# ----------------------------------------------------------------------------------------------
+# Notebook processing (nbdev's own processors)
+# ----------------------------------------------------------------------------------------------
+def process_notebook(path):
+    "The notebook as nbdev prepares it for Quarto: directives applied, front matter extracted."
+    from execnb.nbio import read_nb
+    from nbdev.processors import FilterDefaults
+
+    cwd = os.getcwd()
+    os.chdir(ROOT)  # nbdev reads settings.ini from here (skip_procs and friends)
+    try:
+        nb = read_nb(path)
+        FilterDefaults().nb_proc(nb).process()
+    finally:
+        os.chdir(cwd)
+    meta = {}
+    cells = []
+    for cell in nb.cells:
+        src = cell.source if isinstance(cell.source, str) else "".join(cell.source)
+        if cell.cell_type == "raw" and src.lstrip().startswith("---"):
+            meta.update(yaml.safe_load(src.strip().strip("-")) or {})
+            continue
+        if cell.cell_type == "markdown" and src.strip().startswith("<!-- WARNING"):
+            continue
+        cells.append(dict(cell_type=cell.cell_type, source=src, outputs=cell.get("outputs", [])))
+    return meta, cells
+
+
+def cell_options(source):
+    "Split a code cell into its Quarto options (`#| key: value`) and its code."
+    opts, lines = {}, source.splitlines()
+    i = 0
+    while i < len(lines):
+        m = _OPTION.match(lines[i])
+        if not m:
+            break
+        opts[m.group(1)] = yaml.safe_load(m.group(2)) if m.group(2) else True
+        i += 1
+    return opts, "\n".join(lines[i:]).strip("\n")
+
+
+# ----------------------------------------------------------------------------------------------
+# Notebook -> pandoc markdown
+# ----------------------------------------------------------------------------------------------
+class Media:
+    "Writes images into the build's media folder, named by content so rebuilds are stable."
+
+    def __init__(self, folder, ref=None):
+        self.folder = Path(folder)
+        self.ref = ref or self.folder.name  # how the document refers to the folder
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    def save(self, data, ext, stem):
+        digest = hashlib.sha1(data).hexdigest()[:10]
+        name = f"{stem}-{digest}.{ext}"
+        (self.folder / name).write_bytes(data)
+        return f"{self.ref}/{name}"
+
+
+def render_dot(source, media, stem):
+    "Render a graphviz diagram to SVG; returns (relative path, natural width in points)."
+    try:
+        svg = subprocess.run(["dot", "-Tsvg"], input=source.encode(), capture_output=True, check=True).stdout
+    except FileNotFoundError as e:
+        raise BookError("graphviz `dot` is not installed (apt-get install graphviz)") from e
+    except subprocess.CalledProcessError as e:
+        raise BookError(f"{stem}: graphviz could not render a diagram:\n{e.stderr.decode()}\n{source}") from e
+    m = re.search(rb'<svg[^>]*width="([\d.]+)pt"', svg)
+    return media.save(svg, "svg", stem), float(m.group(1)) if m else 400.0
+
+
+def _dot_to_image(match, media, stem):
+    body = match.group(1)
+    caption = ""
+    keep = []
+    for line in body.splitlines():
+        m = _DOT_OPTION.match(line)
+        if m:
+            if m.group(1) == "fig-cap":
+                caption = m.group(2).strip().strip('"').strip("'")
+            continue
+        keep.append(line)
+    path, width_pt = render_dot("\n".join(keep), media, stem)
+    # an A4 text column is about 450 pt wide: small diagrams keep their natural size
+    width = min(100, round(100 * width_pt / 450))
+    return f"![{caption}]({path}){{width={width}%}}\n"
+
+
+def _text(value):
+    return "".join(value) if isinstance(value, list) else str(value)
+
+
+def _fence(text, cls):
+    "A fenced code block whose fence is longer than any backtick run inside it."
+    ticks = "`" * max(3, max((len(m) for m in re.findall(r"`+", text)), default=0) + 1)
+    return f"{ticks} {{.{cls}}}\n{text.rstrip()}\n{ticks}\n"
+
+
+def output_markdown(out, media, stem, opts):
+    "One saved cell output as pandoc markdown."
+    kind = out.get("output_type")
+    if kind == "stream":
+        text = _ANSI.sub("", _text(out.get("text", "")))
+        return _fence(text, "output") if text.strip() else ""
+    if kind == "error":
+        return _fence(_ANSI.sub("", "\n".join(out.get("traceback", []))), "output")
+    data = out.get("data", {})
+    if "image/svg+xml" in data:
+        return f"![]({media.save(_text(data['image/svg+xml']).encode(), 'svg', stem)})\n"
+    if "image/png" in data:
+        png = base64.b64decode(_text(data["image/png"]))
+        return f"![]({media.save(png, 'png', stem)}){{width=80%}}\n"
+    if "text/markdown" in data:
+        return _text(data["text/markdown"]) + "\n"
+    if "text/latex" in data:
+        return _text(data["text/latex"]) + "\n"
+    if "text/plain" in data:
+        return _fence(_text(data["text/plain"]), "output")
+    return ""
+
+
+def _unnumber_headings(markdown):
+    "Mark every ATX heading outside code fences `{.unnumbered}`."
+    out, fenced = [], False
+    for line in markdown.splitlines():
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+        elif not fenced and re.match(r"#{1,6} ", line) and not line.rstrip().endswith("}"):
+            line = line.rstrip() + " {.unnumbered}"
+        out.append(line)
+    return "\n".join(out)
+
+
+def chapter_markdown(path, media, target):
+    "A processed chapter notebook as pandoc markdown: heading, summary, cells."
+    meta, cells = process_notebook(path)
+    stem = path.stem
+    title = meta.get("title")
+    if not title:
+        raise BookError(f"{path}: no `# Title` markdown cell (every chapter starts with one)")
+    is_intro = path.name == "index.ipynb"
+    heading = "Introduction" if is_intro else title
+    attrs = f"#ch-{re.sub(r'^[0-9]+_', '', stem)}" + (" .unnumbered" if is_intro else "")
+    parts = [f"# {heading} {{{attrs}}}\n"]
+    if meta.get("description"):
+        if target == "typst":  # pandoc's typst writer drops div classes: wrap in our template's function
+            parts.append(f"```{{=typst}}\n#summary[\n```\n\n{meta['description']}\n\n```{{=typst}}\n]\n```\n")
+        else:
+            parts.append(f"::: {{.summary}}\n{meta['description']}\n:::\n")
+    for cell in cells:
+        src = cell["source"]
+        if cell["cell_type"] == "markdown":
+            src = _DOT_FENCE.sub(lambda m: _dot_to_image(m, media, stem), src)
+            if is_intro:  # an unnumbered chapter has unnumbered sections (as in Quarto)
+                src = _unnumber_headings(src)
+            parts.append(src.strip() + "\n")
+        elif cell["cell_type"] == "code":
+            opts, code = cell_options(src)
+            if opts.get("include") is False:
+                continue
+            if opts.get("echo", True) is not False and code.strip():
+                parts.append(_fence(code, "python"))
+            if opts.get("output", True) is False or opts.get("eval", True) is False:
+                continue
+            for out in cell["outputs"]:
+                md = output_markdown(out, media, stem, opts)
+                if md:
+                    parts.append(md)
+    return title, "\n".join(parts)
+
+
+def part_markdown(title, number, target):
+    "A part divider: its own page in HTML, a full page in the PDF."
+    if target == "typst":
+        return f"```{{=typst}}\n#part-page(\"{number}\", \"{title}\")\n```\n"
+    return f"# Part {number}: {title} {{.unnumbered .part}}\n"
+
+
+def book_markdown(book, media, target):
+    "The whole book as one pandoc-markdown document for `target` ('html' or 'typst')."
+    chunks, titles = [], []
+    for entry in book["order"]:
+        if entry[0] == "part":
+            chunks.append(part_markdown(entry[1], entry[2], target))
+        else:
+            title, md = chapter_markdown(entry[1], media, target)
+            titles.append(title)
+            chunks.append(md)
+    return "\n\n".join(chunks), titles
+
+
+# ----------------------------------------------------------------------------------------------
+# pandoc and typst
+# ----------------------------------------------------------------------------------------------
+def pandoc(*args, cwd=None):
+    "Run the pandoc binary that the pypandoc-binary wheel carries."
+    import pypandoc
+
+    cmd = [pypandoc.get_pandoc_path(), *map(str, args)]
+    res = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd)
+    if res.returncode != 0:
+        raise BookError(f"pandoc failed ({' '.join(cmd)}):\n{res.stderr}")
+    warnings = [l for l in res.stderr.splitlines() if l.strip()]
+    for w in warnings:
+        print(f"  pandoc: {w}", file=sys.stderr)
+    return res.stdout
+
+
+def _metadata_args(book):
+    args = ["--metadata", f"title={book['title']}", "--metadata", f"subtitle={book['subtitle']}",
+            "--metadata", f"author={book['author']}", "--metadata", f"date={book['date']}"]
+    return args
+
+
+def build_html(book, out):
+    "The web book: one page per chapter and part, contents on every page, prev/next links."
+    html_dir = out / "html"
+    if html_dir.exists():
+        shutil.rmtree(html_dir)
+    media = Media(out / "media")
+    md, titles = book_markdown(book, media, "html")
+    src = out / "book-html.md"
+    src.write_text(md, encoding="utf-8")
+    pandoc(src.name, "-f", "markdown", "-t", "chunkedhtml", "-o", "html", "--split-level=1", "--chunk-template=%i.html",
+           "--toc", "--toc-depth=2", "--number-sections", "--mathml", "--syntax-highlighting=pygments",
+           "--template", HERE / "template.html", "--css", "book.css", *_metadata_args(book), cwd=out)
+    shutil.copy(HERE / "book.css", html_dir / "book.css")
+    return html_dir / "index.html", titles
+
+
+def build_pdf(book, out):
+    "The PDF: pandoc writes typst (through our template), the typst compiler lays it out."
+    import typst
+
+    media = Media(out / "media")
+    md, titles = book_markdown(book, media, "typst")
+    src = out / "book-typst.md"
+    src.write_text(md, encoding="utf-8")
+    typ = out / "nand2llm.typ"
+    pandoc(src.name, "-f", "markdown", "-t", "typst", "-o", typ.name, "--template", HERE / "template.typ",
+           *_metadata_args(book), cwd=out)
+    pdf = out / "nand2llm.pdf"
+    try:
+        typst.compile(str(typ), output=str(pdf), root=str(out))
+    except Exception as e:  # typst raises its own error type with the source location
+        raise BookError(f"typst could not compile {typ}:\n{e}") from e
+    return pdf, titles
+
+
+def build_readme(root=ROOT, target=None):
+    "README.md from the introduction notebook, as GitHub-flavoured markdown."
+    index = Path(root) / "nbs" / "index.ipynb"
+    figures = Media(Path(root) / "book" / "figures", ref="book/figures")
+    meta, cells = process_notebook(index)
+    parts = [f"# {meta.get('title', 'NAND2LLM')}\n"]
+    if meta.get("description"):
+        parts.append(f"> {meta['description']}\n")
+    for cell in cells:
+        if cell["cell_type"] == "markdown":
+            parts.append(_DOT_FENCE.sub(lambda m: _dot_to_image(m, figures, "readme"), cell["source"]).strip() + "\n")
+    md = "\n".join(parts)
+    gfm = _pandoc_stdin(md, ["-f", "markdown", "-t", "gfm", "--wrap=none"])
+    # pandoc keeps the width attribute as raw HTML in gfm; plain image links read better on GitHub
+    gfm = re.sub(r'<img src="([^"]+)"[^>]*/>', r"![](\1)", gfm)
+    note = "<!-- This file is generated from nbs/index.ipynb by `make book`; edit the notebook instead. -->\n\n"
+    target = Path(target) if target else Path(root) / "README.md"
+    target.write_text(note + gfm, encoding="utf-8")
+    return target
+
+
+def _pandoc_stdin(text, args):
+    import pypandoc
+
+    res = subprocess.run([pypandoc.get_pandoc_path(), *args], input=text, capture_output=True, text=True)
+    if res.returncode != 0:
+        raise BookError(f"pandoc failed: {res.stderr}")
+    return res.stdout
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default=str(HERE / "_build"), help="output folder (default book/_build)")
+    ap.add_argument("--only", choices=["html", "pdf", "readme"], action="append",
+                    help="build only these (repeatable); default: all three")
+    args = ap.parse_args(argv)
+    todo = args.only or ["readme", "html", "pdf"]
+    out = Path(args.out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        book = read_book()
+        if "readme" in todo:
+            print(f"README: {build_readme()}")
+        if "html" in todo:
+            t0 = time.perf_counter()
+            index, titles = build_html(book, out)
+            print(f"HTML book: {index} ({len(titles)} chapters, {time.perf_counter() - t0:.1f} s)")
+        if "pdf" in todo:
+            t0 = time.perf_counter()
+            pdf, titles = build_pdf(book, out)
+            print(f"PDF book: {pdf} ({len(titles)} chapters, {time.perf_counter() - t0:.1f} s)")
+    except BookError as e:
+        print(f"book build failed: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""The shape of the project: chapter order, a light package, one definition of the book."""
+import ast
+import json
+import re
+import subprocess
+import sys
+
+import yaml
+
+from conftest import NBS, ROOT, chapter_notebooks, chapter_number
+
+PACKAGE = ROOT / "nand2llm"
+HEAVY = ["torch", "matplotlib", "graphviz", "hypothesis", "fastcore", "nbdev", "execnb", "sklearn",
+         "scipy", "pandas", "IPython", "yaml", "typst", "pypandoc"]
+
+
+def _default_exp(notebook):
+    for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"]:
+        if cell["cell_type"] == "code":
+            m = re.search(r"^\s*#\|\s*default_exp\s+(\S+)", "".join(cell["source"]), re.MULTILINE)
+            if m:
+                return m.group(1)
+    return None
+
+
+def _chapter_of_module():
+    "module name -> chapter number, from the notebooks' `default_exp`."
+    out = {}
+    for nb in chapter_notebooks():
+        mod = _default_exp(nb)
+        if mod:
+            assert mod not in out, f"two notebooks export module {mod!r}"
+            out[mod] = chapter_number(nb)
+    return out
+
+
+def _imported_package_modules(path):
+    "Names of nand2llm modules that the module at `path` imports."
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:  # from .x import y  /  from . import x
+                names |= {node.module.split(".")[0]} if node.module else {a.name for a in node.names}
+            elif node.module and node.module.startswith("nand2llm."):
+                names.add(node.module.split(".")[1])
+            elif node.module == "nand2llm":
+                names |= {a.name for a in node.names}
+        elif isinstance(node, ast.Import):
+            names |= {a.name.split(".")[1] for a in node.names if a.name.startswith("nand2llm.")}
+    return names
+
+
+def test_every_module_comes_from_a_chapter():
+    chapters = _chapter_of_module()
+    modules = {p.stem for p in PACKAGE.glob("*.py")} - {"__init__", "_modidx"}
+    orphans = modules - set(chapters)
+    assert not orphans, f"modules with no notebook exporting them (generated files only): {sorted(orphans)}"
+
+
+def test_chapters_import_only_earlier_chapters():
+    chapters = _chapter_of_module()
+    for mod, n in chapters.items():
+        path = PACKAGE / f"{mod}.py"
+        assert path.exists(), f"chapter {n} declares module {mod!r} but nand2llm/{mod}.py is missing (nbdev_export)"
+        for dep in _imported_package_modules(path):
+            assert dep in chapters, f"nand2llm.{mod} imports unknown module nand2llm.{dep}"
+            assert chapters[dep] < n, (f"chapter {n} (nand2llm.{mod}) imports nand2llm.{dep} from chapter "
+                                       f"{chapters[dep]}: a chapter may only use earlier chapters")
+
+
+def test_import_is_light():
+    mods = sorted(_chapter_of_module())
+    code = ("import sys, nand2llm\n" + "".join(f"import nand2llm.{m}\n" for m in mods) +
+            f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))")
+    heavy = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert heavy == "[]", f"importing nand2llm pulls in heavy libraries at import time: {heavy}"
+
+
+def test_book_lists_every_chapter_in_order():
+    book = yaml.safe_load((ROOT / "_quarto.yml").read_text())["book"]["chapters"]
+    listed = []
+    for entry in book:
+        listed += entry["chapters"] if isinstance(entry, dict) else [entry]
+    on_disk = [p.name for p in chapter_notebooks()]
+    assert sorted(listed) == sorted(on_disk), f"_quarto.yml lists {listed}, nbs/ has {on_disk}"
+    numbers = [chapter_number(n) for n in listed]
+    assert numbers == sorted(numbers) and numbers[0] == 0, f"chapters out of reading order: {listed}"
+    assert (NBS / "_quarto.yml").resolve() == (ROOT / "_quarto.yml").resolve(), \
+        "nbs/_quarto.yml must link to the root _quarto.yml (Quarto's project is nbs/)"
