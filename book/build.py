@@ -40,6 +40,9 @@ ROMAN = ["I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X"]
 _ANSI = re.compile(r"\x1B(?:[@-Z\\-_]|\[[0-?]*[ -/]*[@-~])")
 _OPTION = re.compile(r"^\s*#\|\s*([\w-]+)\s*:\s*(.*?)\s*$")
 _DOT_FENCE = re.compile(r"^```\{dot\}[ \t]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
+# math symbols that pandoc 3.9 writes under names newer typst releases dropped
+_TYPST_RENAMED = {"dot.circle": "dot.o", "times.circle": "times.o", "plus.circle": "plus.o",
+                  "minus.circle": "minus.o", "div.circle": "div.o"}
 _DOT_OPTION = re.compile(r"^\s*//\|\s*([\w-]+)\s*:\s*(.*?)\s*$")
 
 
@@ -50,7 +53,7 @@ class BookError(Exception):
     "A problem in the book's sources, reported with the file it comes from."
 
 
-def read_book(root=ROOT):
+def read_book(root=ROOT, allow_missing=False):
     "Title, metadata and the reading order (parts and chapters) from `_quarto.yml`."
     path = Path(root) / "_quarto.yml"
     try:
@@ -72,6 +75,9 @@ def read_book(root=ROOT):
         for ch in chapters:
             p = nbs / ch
             if not p.exists():
+                if allow_missing:
+                    print(f"  skipping {ch}: listed in {path.name} but not written yet", file=sys.stderr)
+                    continue
                 raise BookError(f"{path}: chapter {ch!r} is listed but {p} does not exist")
             order.append(("chapter", p))
     return dict(title=book.get("title", ""), subtitle=book.get("subtitle", ""),
@@ -319,11 +325,15 @@ def build_pdf(book, out):
     typ = out / "nand2llm.typ"
     pandoc(src.name, "-f", "markdown", "-t", "typst", "-o", typ.name, "--template", HERE / "template.typ",
            *_metadata_args(book), cwd=out)
+    source = typ.read_text(encoding="utf-8")
+    for old, new in _TYPST_RENAMED.items():
+        source = re.sub(rf"(?<![\w.]){re.escape(old)}(?![\w.])", new, source)
+    typ.write_text(source, encoding="utf-8")
     pdf = out / "nand2llm.pdf"
     try:
         typst.compile(str(typ), output=str(pdf), root=str(out))
-    except Exception as e:  # typst raises its own error type with the source location
-        raise BookError(f"typst could not compile {typ}:\n{e}") from e
+    except typst.TypstError as e:
+        raise BookError(f"typst could not compile {typ}:\n{e.diagnostic or e}") from e
     return pdf, titles
 
 
@@ -331,6 +341,8 @@ def build_readme(root=ROOT, target=None):
     "README.md from the introduction notebook, as GitHub-flavoured markdown."
     index = Path(root) / "nbs" / "index.ipynb"
     figures = Media(Path(root) / "book" / "figures", ref="book/figures")
+    for old in figures.folder.glob("readme-*"):  # named by content: drop the previous versions
+        old.unlink()
     meta, cells = process_notebook(index)
     parts = [f"# {meta.get('title', 'NAND2LLM')}\n"]
     if meta.get("description"):
@@ -339,7 +351,8 @@ def build_readme(root=ROOT, target=None):
         if cell["cell_type"] == "markdown":
             parts.append(_DOT_FENCE.sub(lambda m: _dot_to_image(m, figures, "readme"), cell["source"]).strip() + "\n")
     md = "\n".join(parts)
-    gfm = _pandoc_stdin(md, ["-f", "markdown", "-t", "gfm", "--wrap=none"])
+    # no implicit figures: GitHub shows a plain image line more reliably than a <figure> block
+    gfm = _pandoc_stdin(md, ["-f", "markdown-implicit_figures", "-t", "gfm", "--wrap=none"])
     # pandoc keeps the width attribute as raw HTML in gfm; plain image links read better on GitHub
     gfm = re.sub(r'<img src="([^"]+)"[^>]*/>', r"![](\1)", gfm)
     note = "<!-- This file is generated from nbs/index.ipynb by `make book`; edit the notebook instead. -->\n\n"
@@ -362,14 +375,15 @@ def main(argv=None):
     ap.add_argument("--out", default=str(HERE / "_build"), help="output folder (default book/_build)")
     ap.add_argument("--only", choices=["html", "pdf", "readme"], action="append",
                     help="build only these (repeatable); default: all three")
+    ap.add_argument("--draft", action="store_true", help="skip chapters listed but not written yet")
     args = ap.parse_args(argv)
     todo = args.only or ["readme", "html", "pdf"]
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     try:
-        book = read_book()
         if "readme" in todo:
             print(f"README: {build_readme()}")
+        book = read_book(allow_missing=args.draft)
         if "html" in todo:
             t0 = time.perf_counter()
             index, titles = build_html(book, out)

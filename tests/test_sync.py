@@ -15,9 +15,9 @@ BIN = Path(sys.executable).parent
 
 
 def _copy_project(dest):
-    for name in ("settings.ini", "setup.py", "_quarto.yml", "README.md"):
+    for name in ("settings.ini", "setup.py", "_quarto.yml"):
         shutil.copy2(ROOT / name, dest / name)
-    shutil.copytree(NBS, dest / "nbs", symlinks=True)
+    shutil.copytree(NBS, dest / "nbs", symlinks=True, ignore=shutil.ignore_patterns(".hypothesis", ".last_checked"))
     shutil.copytree(ROOT / "nand2llm", dest / "nand2llm", ignore=shutil.ignore_patterns("__pycache__"))
 
 

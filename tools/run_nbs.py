@@ -75,6 +75,7 @@ def main(argv=None):
     ap.add_argument("--skip", nargs="*", default=[], help="cell flags whose cells are not re-run (e.g. slow gpu)")
     args = ap.parse_args(argv)
     root = Path(__file__).resolve().parent.parent
+    sys.path.insert(0, str(root))  # the chapters import nand2llm even when it is not installed
     nbs = [Path(p) for p in args.notebooks] or sorted(p for p in (root / "nbs").glob("*.ipynb")
                                                        if not p.name.startswith("_"))
     for nb in nbs:
