@@ -1,6 +1,7 @@
 # NAND2LLM: the two commands a reader needs are `make test` and `make book`.
 # Everything installs into .venv on first use, so both work on a fresh clone.
 SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -14,7 +15,7 @@ install: $(STAMP)
 # Python packages: the package itself (editable) and what the tests and the book need.
 $(STAMP): settings.ini setup.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q -e ".[dev]"
+	$(BIN)/python -m pip install -q -e ".[dev]" 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
 	@$(MAKE) --no-print-directory sysdeps
 	@touch $(STAMP)
 

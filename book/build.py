@@ -226,8 +226,8 @@ def chapter_markdown(path, media, target):
         raise BookError(f"{path}: no `# Title` markdown cell (every chapter starts with one)")
     is_intro = path.name == "index.ipynb"
     heading = "Introduction" if is_intro else title
-    attrs = f"#ch-{re.sub(r'^[0-9]+_', '', stem)}" + (" .unnumbered" if is_intro else "")
-    parts = [f"# {heading} {{{attrs}}}\n"]
+    anchor = f"ch-{re.sub(r'^[0-9]+_', '', stem)}"
+    parts = [f"# {heading} {{#{anchor}{' .unnumbered' if is_intro else ''}}}\n"]
     if meta.get("description"):
         if target == "typst":  # pandoc's typst writer drops div classes: wrap in our template's function
             parts.append(f"```{{=typst}}\n#summary[\n```\n\n{meta['description']}\n\n```{{=typst}}\n]\n```\n")
@@ -252,7 +252,8 @@ def chapter_markdown(path, media, target):
                 md = output_markdown(out, media, stem, opts)
                 if md:
                     parts.append(md)
-    return title, "\n".join(parts)
+    info = dict(title=title, heading=heading, anchor=anchor, summary=meta.get("description", ""))
+    return info, "\n".join(parts)
 
 
 def part_markdown(title, number, target):
@@ -262,17 +263,41 @@ def part_markdown(title, number, target):
     return f"# Part {number}: {title} {{.unnumbered .part}}\n"
 
 
+def landing_markdown(book, contents):
+    "The web book's front page: what the book is, where to start, every chapter with its summary."
+    intro = next((info for kind, info in contents if kind == "chapter"), None)
+    lines = []
+    if intro and intro["summary"]:
+        lines.append(f"::: {{.lead}}\n{intro['summary']}\n:::\n")
+    if intro:
+        lines.append(f"[Start reading: {intro['heading']} →]({intro['anchor']}.html){{.start}}\n")
+    lines.append("::: {.contents-list}")
+    number = 0
+    for kind, info in contents:
+        if kind == "part":
+            lines.append(f"\n[Part {info[1]}: {info[0]}]{{.part-title}}\n")
+            continue
+        if info is intro:  # the button above leads there
+            continue
+        number += 1
+        lines.append(f"- **[{number}. {info['heading']}]({info['anchor']}.html)**  \n  {info['summary']}")
+    lines.append(":::\n")
+    return "\n".join(lines)
+
+
 def book_markdown(book, media, target):
     "The whole book as one pandoc-markdown document for `target` ('html' or 'typst')."
-    chunks, titles = [], []
+    chunks, titles, contents = [], [], []
     for entry in book["order"]:
         if entry[0] == "part":
             chunks.append(part_markdown(entry[1], entry[2], target))
+            contents.append(("part", (entry[1], entry[2])))
         else:
-            title, md = chapter_markdown(entry[1], media, target)
-            titles.append(title)
+            info, md = chapter_markdown(entry[1], media, target)
+            titles.append(info["title"])
+            contents.append(("chapter", info))
             chunks.append(md)
-    return "\n\n".join(chunks), titles
+    return "\n\n".join(chunks), titles, contents
 
 
 # ----------------------------------------------------------------------------------------------
@@ -304,12 +329,15 @@ def build_html(book, out):
     if html_dir.exists():
         shutil.rmtree(html_dir)
     media = Media(out / "media")
-    md, titles = book_markdown(book, media, "html")
+    md, titles, contents = book_markdown(book, media, "html")
     src = out / "book-html.md"
     src.write_text(md, encoding="utf-8")
+    # the front page (pandoc's top chunk) shows the title, then this: chapter files are named by anchor
+    landing = _pandoc_stdin(landing_markdown(book, contents), ["-f", "markdown", "-t", "html"])
     pandoc(src.name, "-f", "markdown", "-t", "chunkedhtml", "-o", "html", "--split-level=1", "--chunk-template=%i.html",
            "--toc", "--toc-depth=2", "--number-sections", "--mathml", "--syntax-highlighting=pygments",
-           "--template", HERE / "template.html", "--css", "book.css", *_metadata_args(book), cwd=out)
+           "--template", HERE / "template.html", "--css", "book.css", "--variable", f"landing={landing}",
+           *_metadata_args(book), cwd=out)
     shutil.copy(HERE / "book.css", html_dir / "book.css")
     return html_dir / "index.html", titles
 
@@ -319,7 +347,7 @@ def build_pdf(book, out):
     import typst
 
     media = Media(out / "media")
-    md, titles = book_markdown(book, media, "typst")
+    md, titles, _ = book_markdown(book, media, "typst")
     src = out / "book-typst.md"
     src.write_text(md, encoding="utf-8")
     typ = out / "nand2llm.typ"
