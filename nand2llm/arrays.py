@@ -6,7 +6,7 @@
 __all__ = ['Float32Bits', 'int_bits', 'float32_bits', 'float32_value', 'shape_size', 'contiguous_strides', 'Array', 'array',
            'zeros', 'arange', 'broadcast_shapes', 'broadcast_to', 'elementwise', 'matmul', 'from_numpy']
 
-# %% ../nbs/01_arrays.ipynb #e9821333
+# %% ../nbs/01_arrays.ipynb #6988177a
 import functools
 import itertools
 import math
@@ -17,33 +17,36 @@ from collections import namedtuple
 
 import numpy as np
 
-# %% ../nbs/01_arrays.ipynb #9f412732
+# %% ../nbs/01_arrays.ipynb #f2e8c0eb
 def int_bits(n, width=8):
-    "The two's-complement bit pattern of the signed integer `n` in `width` bits, as a string."
+    "The two's-complement bit pattern of the signed integer `n` in `width` bits."
     if not isinstance(n, numbers.Integral) or isinstance(n, bool):
         raise TypeError(f"int_bits needs an integer, got {n!r} ({type(n).__name__})")
     low, high = -2 ** (width - 1), 2 ** (width - 1) - 1
     if not low <= n <= high:
-        raise OverflowError(f"{n} does not fit in a signed {width}-bit integer (range {low}..{high})")
+        raise OverflowError(f"{n} does not fit in a signed {width}-bit integer "
+                            f"(range {low}..{high})")
     return format(n % 2 ** width, f"0{width}b")  # n % 2**w adds 2**w to negatives
 
-# %% ../nbs/01_arrays.ipynb #7e495d9d
+# %% ../nbs/01_arrays.ipynb #bff0f970
 Float32Bits = namedtuple("Float32Bits", "sign exponent mantissa")
 
 def float32_bits(x):
-    "The sign, exponent and mantissa bits of `x` rounded to float32, as strings of 1, 8 and 23 characters."
+    "The sign, exponent and mantissa bits of `x` rounded to float32, as bit strings."
     try:
-        packed = struct.pack(">f", x)  # round to the nearest float32, big-endian bytes
+        # round to the nearest float32, big-endian bytes
+        packed = struct.pack(">f", x)
     except OverflowError:  # rounds beyond the largest float32: IEEE 754 says infinity
         packed = struct.pack(">f", math.copysign(math.inf, x))
     bits = format(int.from_bytes(packed, "big"), "032b")
     return Float32Bits(bits[0], bits[1:9], bits[9:])
 
-# %% ../nbs/01_arrays.ipynb #b8c4386f
+# %% ../nbs/01_arrays.ipynb #e0e6e753
 def float32_value(sign, exponent, mantissa):
-    "The number that the float32 bit strings `sign`, `exponent` and `mantissa` encode (IEEE 754)."
+    "The number that the float32 bit strings `sign`, `exponent`, `mantissa` encode."
     if (len(sign), len(exponent), len(mantissa)) != (1, 8, 23):
-        raise ValueError(f"expected 1, 8 and 23 bits, got {len(sign)}, {len(exponent)} and {len(mantissa)}")
+        raise ValueError(f"expected 1, 8 and 23 bits, got {len(sign)}, "
+                         f"{len(exponent)} and {len(mantissa)}")
     s, e, m = int(sign, 2), int(exponent, 2), int(mantissa, 2)
     if e == 255:  # all ones: infinity (mantissa 0) or not-a-number
         value = math.inf if m == 0 else math.nan
@@ -53,9 +56,9 @@ def float32_value(sign, exponent, mantissa):
         value = (1 + m / 2**23) * 2.0 ** (e - 127)
     return -value if s == 1 else value
 
-# %% ../nbs/01_arrays.ipynb #0706e081
+# %% ../nbs/01_arrays.ipynb #6e4e9df3
 def shape_size(shape):
-    "The number of elements in an array of this `shape` (1 for the empty shape of a single number)."
+    "The number of elements in an array of `shape` (1 for the empty shape `()`)."
     return math.prod(shape)
 
 def contiguous_strides(shape):
@@ -66,25 +69,32 @@ def contiguous_strides(shape):
         step *= max(n, 1)
     return tuple(reversed(strides))
 
-# %% ../nbs/01_arrays.ipynb #b3ece5c5
+# %% ../nbs/01_arrays.ipynb #82893052
 class Array:
-    "An n-dimensional array: the flat list `data` seen through `shape`, `strides` and `offset`."
-    __array_ufunc__ = None  # NumPy numbers defer to our operators: np.float64(2) * a calls a.__rmul__
+    "An n-d array: the flat list `data` seen through `shape`, `strides` and `offset`."
+    # NumPy numbers defer to our operators: np.float64(2) * a calls a.__rmul__
+    __array_ufunc__ = None
 
     def __init__(self, data, shape, strides=None, offset=0):
         shape = tuple(shape)
         strides = contiguous_strides(shape) if strides is None else tuple(strides)
         if len(strides) != len(shape):
-            raise ValueError(f"shape {shape} and strides {strides} have different lengths")
+            raise ValueError(f"shape {shape} and strides {strides} have "
+                             f"different lengths")
         if any(n < 0 for n in shape):
             raise ValueError(f"negative dimension in shape {shape}")
-        if shape_size(shape) > 0:  # the lowest and highest addresses the view can reach
-            lowest = offset + sum((n - 1) * s for n, s in zip(shape, strides) if s < 0)
-            highest = offset + sum((n - 1) * s for n, s in zip(shape, strides) if s > 0)
+        # the lowest and highest addresses the view can reach
+        if shape_size(shape) > 0:
+            lowest = offset + sum((n - 1) * s for n, s in zip(shape, strides)
+                                  if s < 0)
+            highest = offset + sum((n - 1) * s for n, s in zip(shape, strides)
+                                   if s > 0)
             if lowest < 0 or highest >= len(data):
-                raise ValueError(f"shape {shape} with strides {strides} and offset {offset} reaches "
-                                 f"positions {lowest}..{highest}, outside a storage of {len(data)} elements")
-        self.data, self.shape, self.strides, self.offset = data, shape, strides, offset
+                raise ValueError(f"shape {shape} with strides {strides} and offset "
+                                 f"{offset} reaches positions {lowest}..{highest}, "
+                                 f"outside a storage of {len(data)} elements")
+        self.data, self.offset = data, offset
+        self.shape, self.strides = shape, strides
 
     @property
     def ndim(self): return len(self.shape)
@@ -97,7 +107,7 @@ class Array:
         return self.shape[0]
 
     def address(self, index):
-        "The position in `data` of the element at `index`, a tuple of non-negative ints."
+        "The position in `data` of the element at `index` (a tuple of ints)."
         return self.offset + sum(i * s for i, s in zip(index, self.strides))
 
     def addresses(self):
@@ -124,20 +134,23 @@ def _format(nested, ndim, indent):
     "Nested lists as text, one row per line, like NumPy prints them."
     if ndim <= 1: return repr(nested)
     separator = "," + "\n" * (ndim - 1) + " " * (indent + 1)
-    return "[" + separator.join(_format(row, ndim - 1, indent + 1) for row in nested) + "]"
+    return "[" + separator.join(_format(row, ndim - 1, indent + 1)
+                                for row in nested) + "]"
 
-# %% ../nbs/01_arrays.ipynb #81a571cb
+# %% ../nbs/01_arrays.ipynb #8717b498
 def _shape_of(values, where):
-    "The shape of nested lists `values`, checking they are rectangular and hold numbers."
+    "The shape of nested lists `values`, checked to be rectangular and numeric."
     if isinstance(values, (list, tuple)):
         if not values: return (0,)
         shapes = [_shape_of(v, f"{where}[{i}]") for i, v in enumerate(values)]
         for i, s in enumerate(shapes):
             if s != shapes[0]:
-                raise ValueError(f"ragged nested list: {where}[0] has shape {shapes[0]} but {where}[{i}] has shape {s}")
+                raise ValueError(f"ragged nested list: {where}[0] has shape "
+                                 f"{shapes[0]} but {where}[{i}] has shape {s}")
         return (len(values),) + shapes[0]
     if isinstance(values, numbers.Real): return ()
-    raise TypeError(f"array elements must be numbers, got {values!r} ({type(values).__name__}) at {where}")
+    raise TypeError(f"array elements must be numbers, got {values!r} "
+                    f"({type(values).__name__}) at {where}")
 
 def _flatten(values):
     "The numbers of nested lists, in row-major order."
@@ -148,7 +161,8 @@ def _flatten(values):
 
 def array(values):
     "A new `Array` holding a copy of `values`: a number, or nested lists of numbers."
-    if isinstance(values, Array): return Array([values.data[p] for p in values.addresses()], values.shape)
+    if isinstance(values, Array):
+        return Array([values.data[p] for p in values.addresses()], values.shape)
     return Array(list(_flatten(values)), _shape_of(values, "values"))
 
 def zeros(shape):
@@ -159,13 +173,15 @@ def arange(n):
     "A new 1-D `Array` of the integers 0, 1, ..., n-1."
     return Array(list(range(n)), (n,))
 
-# %% ../nbs/01_arrays.ipynb #7711d71a
+# %% ../nbs/01_arrays.ipynb #e5ec9747
 def _view(a, key):
-    "The view of `a` that `key` (ints and slices, one per axis) selects; 0-d when all are ints."
+    "The view of `a` that `key` (ints and slices, one per axis) selects."
     if not isinstance(key, tuple): key = (key,)
     if len(key) > a.ndim:
-        raise IndexError(f"too many indices: {len(key)} given for an array of shape {a.shape}")
-    key = key + (slice(None),) * (a.ndim - len(key))  # missing trailing axes are taken whole
+        raise IndexError(f"too many indices: {len(key)} given for an array of "
+                         f"shape {a.shape}")
+    # missing trailing axes are taken whole
+    key = key + (slice(None),) * (a.ndim - len(key))
     offset, shape, strides = a.offset, [], []
     for axis, (k, n, stride) in enumerate(zip(key, a.shape, a.strides)):
         if isinstance(k, slice):
@@ -176,10 +192,12 @@ def _view(a, key):
         elif isinstance(k, numbers.Integral) and not isinstance(k, bool):
             i = k + n if k < 0 else k
             if not 0 <= i < n:
-                raise IndexError(f"index {k} is out of bounds for axis {axis} with size {n} (array shape {a.shape})")
+                raise IndexError(f"index {k} is out of bounds for axis {axis} with "
+                                 f"size {n} (array shape {a.shape})")
             offset += i * stride
         else:
-            raise TypeError(f"indices must be ints or slices, got {k!r} ({type(k).__name__})")
+            raise TypeError(f"indices must be ints or slices, got {k!r} "
+                            f"({type(k).__name__})")
     return Array(a.data, shape, strides, offset)
 
 def _getitem(a, key):
@@ -189,58 +207,68 @@ def _getitem(a, key):
 
 Array.__getitem__ = _getitem
 
-# %% ../nbs/01_arrays.ipynb #392abf19
+# %% ../nbs/01_arrays.ipynb #33debf78
 def _setitem(a, key, value):
-    "Write `value` (a number, or an array broadcastable to the selection) into the elements `a[key]` selects."
+    "Write `value`, a number or a broadcastable array, into the elements of `a[key]`."
     view = _view(a, key)
     if isinstance(value, numbers.Real):
         values = itertools.repeat(value)
     else:
-        values = [value.data[p] for p in broadcast_to(_as_array(value), view.shape).addresses()]  # read before writing
+        # read every value before writing any: `value` may be a view of `a` itself
+        source = broadcast_to(_as_array(value), view.shape)
+        values = [source.data[p] for p in source.addresses()]
     for position, v in zip(view.addresses(), values):
         a.data[position] = v
 
 Array.__setitem__ = _setitem
 
-# %% ../nbs/01_arrays.ipynb #52213513
+# %% ../nbs/01_arrays.ipynb #3b206eeb
 def _normalize_axis(a, axis):
     "`axis` as a non-negative int, with a clear error when it does not exist."
-    if not isinstance(axis, numbers.Integral) or not -a.ndim <= axis < max(a.ndim, 1) or a.ndim == 0:
-        raise ValueError(f"axis {axis} is out of range for an array of shape {a.shape}")
+    if (not isinstance(axis, numbers.Integral) or a.ndim == 0
+            or not -a.ndim <= axis < a.ndim):
+        raise ValueError(f"axis {axis} is out of range for an array of "
+                         f"shape {a.shape}")
     return axis % a.ndim
 
 def _permute(a, *axes):
-    "A view of `a` with its axes reordered: axis k of the result is axis `axes[k]` of `a`."
+    "A view of `a` with its axes reordered: axis k of the result is `axes[k]` of `a`."
     if len(axes) == 1 and isinstance(axes[0], (tuple, list)): axes = tuple(axes[0])
     order = [_normalize_axis(a, axis) for axis in axes]
     if sorted(order) != list(range(a.ndim)):
-        raise ValueError(f"axes {tuple(axes)} are not a permutation of the {a.ndim} axes of an array of shape {a.shape}")
-    return Array(a.data, [a.shape[i] for i in order], [a.strides[i] for i in order], a.offset)
+        raise ValueError(f"axes {tuple(axes)} are not a permutation of the {a.ndim} "
+                         f"axes of an array of shape {a.shape}")
+    return Array(a.data, [a.shape[i] for i in order], [a.strides[i] for i in order],
+                 a.offset)
 
 def _transpose(a, *axes):
-    "A view with the axes reversed (no arguments) or permuted, as NumPy's `transpose`."
+    "A view with the axes reversed (no arguments) or permuted, like NumPy's."
     return _permute(a, *axes) if axes else _permute(a, *reversed(range(a.ndim)))
 
 Array.permute, Array.transpose = _permute, _transpose
 Array.T = property(_transpose)
 
-# %% ../nbs/01_arrays.ipynb #7894e6f1
+# %% ../nbs/01_arrays.ipynb #cf0fe847
 def _is_contiguous(a):
-    "Whether the elements lie in storage in row-major order without gaps (axes of size 1 may have any stride)."
-    return a.size == 0 or all(n == 1 or s == c for n, s, c in zip(a.shape, a.strides, contiguous_strides(a.shape)))
+    "Whether the elements lie in storage in row-major order, without gaps."
+    pairs = zip(a.shape, a.strides, contiguous_strides(a.shape))
+    # an axis of size 1 is never stepped along, so its stride does not matter
+    return a.size == 0 or all(n == 1 or s == c for n, s, c in pairs)
 
 def _contiguous(a):
     "`a` itself if it is contiguous, else a row-major copy."
-    return a if a.is_contiguous else Array([a.data[p] for p in a.addresses()], a.shape)
+    return a if a.is_contiguous else Array([a.data[p] for p in a.addresses()],
+                                           a.shape)
 
 def _infer_shape(shape, size, old_shape):
-    "`shape` with a -1 replaced so that it holds `size` elements; an error naming both shapes otherwise."
+    "`shape` with its -1 (if any) replaced so that it holds `size` elements."
     if shape.count(-1) > 1:
         raise ValueError(f"can only infer one dimension, got shape {shape}")
     if any(n < -1 for n in shape):
         raise ValueError(f"negative dimension in shape {shape}")
     known = shape_size(n for n in shape if n != -1)
-    mismatch = ValueError(f"cannot reshape an array of shape {old_shape} ({size} elements) into shape {shape}")
+    mismatch = ValueError(f"cannot reshape an array of shape {old_shape} ({size} "
+                          f"elements) into shape {shape}")
     if -1 in shape:
         if known == 0 or size % known: raise mismatch
         shape = tuple(size // known if n == -1 else n for n in shape)
@@ -248,8 +276,9 @@ def _infer_shape(shape, size, old_shape):
     return shape
 
 def _reshape(a, *shape):
-    "The elements of `a` in row-major order with a new `shape`: a view if `a` is contiguous, else a copy."
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)): shape = tuple(shape[0])
+    "The elements of `a` in row-major order with a new `shape`: a view if possible."
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
     shape = _infer_shape(tuple(shape), a.size, a.shape)
     source = a.contiguous()
     return Array(source.data, shape, None, source.offset)
@@ -257,48 +286,53 @@ def _reshape(a, *shape):
 Array.is_contiguous = property(_is_contiguous)
 Array.contiguous, Array.reshape = _contiguous, _reshape
 
-# %% ../nbs/01_arrays.ipynb #e440d17d
+# %% ../nbs/01_arrays.ipynb #5c1ec270
 def broadcast_shapes(*shapes):
-    "The shape that arrays of `shapes` broadcast to: align on the right, size-1 axes stretch."
+    "The shape that arrays of `shapes` broadcast to (aligned on the right)."
     ndim = max((len(s) for s in shapes), default=0)
     padded = [(1,) * (ndim - len(s)) + tuple(s) for s in shapes]
     result = []
     for axis, sizes in enumerate(zip(*padded)):
         stretched = set(sizes) - {1}
         if len(stretched) > 1:
-            raise ValueError(f"shapes {', '.join(map(str, shapes))} do not broadcast: axis {axis - ndim} "
+            raise ValueError(f"shapes {', '.join(map(str, shapes))} do not "
+                             f"broadcast: axis {axis - ndim} "
                              f"has sizes {' and '.join(map(str, sorted(stretched)))}")
         result.append(stretched.pop() if stretched else 1)
     return tuple(result)
 
-# %% ../nbs/01_arrays.ipynb #50c7d59a
+# %% ../nbs/01_arrays.ipynb #c2c3b8ba
 def broadcast_to(a, shape):
-    "A view of `a` with `shape`: stretched size-1 axes and new leading axes get stride 0."
+    "A view of `a` with `shape`: stretched and new leading axes get stride 0."
     shape = tuple(shape)
     extra = len(shape) - a.ndim
     if extra < 0 or any(n != m and n != 1 for n, m in zip(a.shape, shape[extra:])):
-        raise ValueError(f"cannot broadcast an array of shape {a.shape} to shape {shape}")
-    strides = [0] * extra + [s if n == m else 0 for n, m, s in zip(a.shape, shape[extra:], a.strides)]
+        raise ValueError(f"cannot broadcast an array of shape {a.shape} to "
+                         f"shape {shape}")
+    strides = [0] * extra + [s if n == m else 0
+                             for n, m, s in zip(a.shape, shape[extra:], a.strides)]
     return Array(a.data, shape, strides, a.offset)
 
 Array.broadcast_to = broadcast_to
 
-# %% ../nbs/01_arrays.ipynb #cc7bd435
+# %% ../nbs/01_arrays.ipynb #e47e6fc8
 def _as_array(x):
-    "`x` as an Array: Arrays pass through, numbers become 0-d arrays, nested lists are copied."
+    "`x` as an Array: Arrays pass through, numbers become 0-d, lists are copied."
     if isinstance(x, Array): return x
     if isinstance(x, numbers.Real): return Array([x], ())
     if isinstance(x, (list, tuple)): return array(x)
-    raise TypeError(f"expected an Array, a number or nested lists, got {type(x).__name__}")
+    raise TypeError(f"expected an Array, a number or nested lists, got "
+                    f"{type(x).__name__}")
 
 def elementwise(fn, *arrays):
-    "A new Array of `fn` applied to corresponding elements of `arrays`, broadcast to a common shape."
+    "A new Array of `fn` applied elementwise to `arrays`, broadcast to one shape."
     arrays = [_as_array(x) for x in arrays]
     shape = broadcast_shapes(*(x.shape for x in arrays))
-    columns = [[x.data[p] for p in broadcast_to(x, shape).addresses()] for x in arrays]
+    columns = [[x.data[p] for p in broadcast_to(x, shape).addresses()]
+               for x in arrays]
     return Array([fn(*values) for values in zip(*columns)], shape)
 
-# %% ../nbs/01_arrays.ipynb #2425a3c7
+# %% ../nbs/01_arrays.ipynb #7cf913dd
 Array.__add__ = lambda a, b: elementwise(operator.add, a, b)
 Array.__radd__ = lambda a, b: elementwise(operator.add, b, a)
 Array.__sub__ = lambda a, b: elementwise(operator.sub, a, b)
@@ -311,22 +345,28 @@ Array.__neg__ = lambda a: elementwise(operator.neg, a)
 Array.exp = lambda a: elementwise(math.exp, a)
 Array.log = lambda a: elementwise(math.log, a)
 
-# %% ../nbs/01_arrays.ipynb #daf4d661
+# %% ../nbs/01_arrays.ipynb #be1f64cf
 def _reduce(a, combine, axis=None, keepdims=False, start=None, name="reduce"):
-    "Combine elements with `combine(total, value)` along `axis`, or over all of them when `axis` is None."
+    "Combine elements with `combine(total, value)` along `axis` (all when None)."
     def combine_all(values):
         values = list(values)
         if start is None and not values:
-            raise ValueError(f"{name} of an empty selection (array shape {a.shape}, axis {axis})")
-        return functools.reduce(combine, values) if start is None else functools.reduce(combine, values, start)
+            raise ValueError(f"{name} of an empty selection (array shape {a.shape}, "
+                             f"axis {axis})")
+        if start is None:
+            return functools.reduce(combine, values)
+        return functools.reduce(combine, values, start)
     if axis is None:
         total = combine_all(a.data[p] for p in a.addresses())
         return Array([total], (1,) * a.ndim) if keepdims else total
     axis = _normalize_axis(a, axis)
-    lanes = a.permute(*[k for k in range(a.ndim) if k != axis], axis)  # the reduced axis last
+    # move the reduced axis last: each remaining index then picks one 1-D lane
+    lanes = a.permute(*[k for k in range(a.ndim) if k != axis], axis)
     out_shape = lanes.shape[:-1]
-    totals = [combine_all(lane.data[p] for p in lane.addresses())
-              for lane in (lanes[index] for index in itertools.product(*(range(n) for n in out_shape)))]
+    totals = []
+    for index in itertools.product(*(range(n) for n in out_shape)):
+        lane = lanes[index]  # 1-D: the elements to combine into one total
+        totals.append(combine_all(lane.data[p] for p in lane.addresses()))
     if keepdims: out_shape = a.shape[:axis] + (1,) + a.shape[axis + 1:]
     return Array(totals, out_shape)
 
@@ -345,14 +385,16 @@ def _max(a, axis=None, keepdims=False):
 def _mean(a, axis=None, keepdims=False):
     "Average of the elements along `axis` (all of them when None)."
     count = a.size if axis is None else a.shape[_normalize_axis(a, axis)]
-    if count == 0: raise ValueError(f"mean of an empty selection (array shape {a.shape}, axis {axis})")
+    if count == 0:
+        raise ValueError(f"mean of an empty selection (array shape {a.shape}, "
+                         f"axis {axis})")
     return _sum(a, axis, keepdims) / count
 
 Array.sum, Array.max, Array.mean = _sum, _max, _mean
 
-# %% ../nbs/01_arrays.ipynb #7671720d
+# %% ../nbs/01_arrays.ipynb #00e4621c
 def _matmul_2d(a, b):
-    "The row-major elements of the (n, m) product of the 2-D views `a` (n, k) and `b` (k, m)."
+    "The row-major elements of the product of the 2-D views `a` (n, k), `b` (k, m)."
     (n, k), m = a.shape, b.shape[1]
     (a_row, a_col), (b_row, b_col) = a.strides, b.strides
     out = []
@@ -360,15 +402,18 @@ def _matmul_2d(a, b):
         for j in range(m):
             total = 0
             for p in range(k):  # dot product of row i of a and column j of b
-                total += a.data[a.offset + i * a_row + p * a_col] * b.data[b.offset + p * b_row + j * b_col]
+                a_ip = a.data[a.offset + i * a_row + p * a_col]
+                b_pj = b.data[b.offset + p * b_row + j * b_col]
+                total += a_ip * b_pj
             out.append(total)
     return out
 
 def matmul(a, b):
-    "The matrix product `a @ b`, with NumPy's rules for 1-D operands and broadcast batch axes."
+    "The matrix product `a @ b`, with NumPy's rules for 1-D and batched operands."
     a, b = _as_array(a), _as_array(b)
     if a.ndim == 0 or b.ndim == 0:
-        raise ValueError(f"matmul needs arrays with at least one axis, got shapes {a.shape} and {b.shape}")
+        raise ValueError(f"matmul needs arrays with at least one axis, got shapes "
+                         f"{a.shape} and {b.shape}")
     shapes = f"{a.shape} @ {b.shape}"
     a_vector, b_vector = a.ndim == 1, b.ndim == 1
     if a_vector: a = a.reshape(1, a.shape[0])  # a row
@@ -379,7 +424,8 @@ def matmul(a, b):
     try:
         batch = broadcast_shapes(a.shape[:-2], b.shape[:-2])
     except ValueError:
-        raise ValueError(f"matmul {shapes}: batch axes {a.shape[:-2]} and {b.shape[:-2]} do not broadcast") from None
+        raise ValueError(f"matmul {shapes}: batch axes {a.shape[:-2]} and "
+                         f"{b.shape[:-2]} do not broadcast") from None
     a, b = broadcast_to(a, batch + (n, k)), broadcast_to(b, batch + (k, m))
     out = []
     for index in itertools.product(*(range(size) for size in batch)):
@@ -390,7 +436,7 @@ def matmul(a, b):
 Array.__matmul__ = matmul
 Array.__rmatmul__ = lambda a, b: matmul(b, a)
 
-# %% ../nbs/01_arrays.ipynb #4e014404
+# %% ../nbs/01_arrays.ipynb #b3f3649e
 def _to_numpy(a):
     "A NumPy copy of `a`."
     return np.array(a.tolist(), dtype=float).reshape(a.shape)

@@ -6,16 +6,16 @@
 __all__ = ['numerical_grad', 'linear_mse_grads', 'gradient_descent', 'fit_linear', 'logistic_grads', 'fit_logistic',
            'max_stable_lr']
 
-# %% ../nbs/04_descent.ipynb #e27a6d65
+# %% ../nbs/04_descent.ipynb #5432cef0
 import numpy as np
 
 from .linear import predict
 from .losses import mse, sigmoid, binary_cross_entropy_with_logits
 
-# %% ../nbs/04_descent.ipynb #170c26d5
+# %% ../nbs/04_descent.ipynb #c62ea327
 def numerical_grad(f, x, eps=1e-6):
-    "The gradient of the scalar function `f` at array `x` by central differences, one element at a time, in float64."
-    x = np.array(x, dtype=np.float64)               # a float64 copy that we nudge in place
+    "The gradient of the scalar function `f` at array `x`, by central differences."
+    x = np.array(x, dtype=np.float64)  # a float64 copy that we nudge in place
     grad = np.zeros_like(x)
     for i in np.ndindex(x.shape):
         original = x[i]
@@ -25,40 +25,43 @@ def numerical_grad(f, x, eps=1e-6):
         f_minus = f(x)
         x[i] = original
         if np.ndim(f_plus) != 0:
-            raise ValueError(f"f must return a single number, got an output of shape {np.shape(f_plus)}")
+            raise ValueError(f"f must return a single number, got an output of shape "
+                             f"{np.shape(f_plus)}")
         grad[i] = (f_plus - f_minus) / (2 * eps)
     return grad
 
-# %% ../nbs/04_descent.ipynb #b6465c15
+# %% ../nbs/04_descent.ipynb #1964c2e4
 def linear_mse_grads(X, y, w, b):
     "The gradients `(dL/dw, dL/db)` of `mse(predict(X, w, b), y)`, derived by hand."
     X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
     errors = predict(X, w, b) - y                   # (N,)
     if errors.shape != y.shape:
-        raise ValueError(f"predictions have shape {errors.shape} but y has shape {y.shape}")
+        raise ValueError(f"predictions have shape {errors.shape} but y has "
+                         f"shape {y.shape}")
     n = len(y)
     return 2 / n * X.T @ errors, 2 / n * np.sum(errors)   # (D,), scalar
 
-# %% ../nbs/04_descent.ipynb #bd8dabd7
+# %% ../nbs/04_descent.ipynb #15130265
 def gradient_descent(loss_and_grads, params, lr, steps):
-    "Repeat `params -= lr * grads` for `steps` steps; returns the final params and the losses seen before each step and after the last."
+    "Repeat `params -= lr * grads`; returns the final params and the loss history."
     if not lr > 0:
         raise ValueError(f"the learning rate must be positive, got {lr}")
-    params = [np.array(p, dtype=np.float64) for p in params]    # copies: the caller's arrays are kept
+    # copies: the caller's arrays are kept
+    params = [np.array(p, dtype=np.float64) for p in params]
     losses = []
     for _ in range(steps):
         loss, grads = loss_and_grads(*params)
         losses.append(float(loss))
         if not np.isfinite(loss):
-            break                                  # diverged: further steps would only compute nan
+            break  # diverged: further steps would only compute nan
         params = [p - lr * g for p, g in zip(params, grads)]
     else:
         losses.append(float(loss_and_grads(*params)[0]))
     return params, losses
 
-# %% ../nbs/04_descent.ipynb #b3c4d4c5
+# %% ../nbs/04_descent.ipynb #c98bf4c1
 def fit_linear(X, y, lr=0.1, steps=1000, w=None, b=0.0):
-    "Fit a linear model to minimise the MSE by gradient descent from `w` (default zeros); returns `(w, b, losses)`."
+    "Fit a linear model by gradient descent on the MSE; returns `(w, b, losses)`."
     X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
     w = np.zeros(X.shape[1]) if w is None else w
     def loss_and_grads(w, b):
@@ -66,28 +69,30 @@ def fit_linear(X, y, lr=0.1, steps=1000, w=None, b=0.0):
     (w, b), losses = gradient_descent(loss_and_grads, [w, b], lr, steps)
     return w, float(b), losses
 
-# %% ../nbs/04_descent.ipynb #6c2d7839
+# %% ../nbs/04_descent.ipynb #59f23f80
 def logistic_grads(X, y, w, b):
-    "The gradients `(dL/dw, dL/db)` of `binary_cross_entropy_with_logits(predict(X, w, b), y)`, derived by hand."
+    "The gradients `(dL/dw, dL/db)` of the logistic loss, derived by hand."
     X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
-    errors = sigmoid(predict(X, w, b)) - y          # (N,) predicted probability minus label
+    errors = sigmoid(predict(X, w, b)) - y  # (N,) predicted probability minus label
     if errors.shape != y.shape:
-        raise ValueError(f"predictions have shape {errors.shape} but y has shape {y.shape}")
+        raise ValueError(f"predictions have shape {errors.shape} but y has "
+                         f"shape {y.shape}")
     return X.T @ errors / len(y), np.mean(errors)
 
-# %% ../nbs/04_descent.ipynb #fe7055f8
+# %% ../nbs/04_descent.ipynb #878cd2da
 def fit_logistic(X, y, lr=0.5, steps=1000, w=None, b=0.0):
-    "Fit a logistic regression (binary cross-entropy) by gradient descent from `w` (default zeros); returns `(w, b, losses)`."
+    "Fit a logistic regression by gradient descent; returns `(w, b, losses)`."
     X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
     w = np.zeros(X.shape[1]) if w is None else w
     def loss_and_grads(w, b):
-        return binary_cross_entropy_with_logits(predict(X, w, b), y), logistic_grads(X, y, w, b)
+        loss = binary_cross_entropy_with_logits(predict(X, w, b), y)
+        return loss, logistic_grads(X, y, w, b)
     (w, b), losses = gradient_descent(loss_and_grads, [w, b], lr, steps)
     return w, float(b), losses
 
-# %% ../nbs/04_descent.ipynb #57c9a136
+# %% ../nbs/04_descent.ipynb #42e27978
 def max_stable_lr(X):
-    "The largest learning rate for which gradient descent on the MSE of `predict(X, w, b)` converges: 2 / the Hessian's largest eigenvalue."
+    "The largest learning rate at which gradient descent on the linear MSE converges."
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2:
         raise ValueError(f"X must be a batch of shape (N, D), got shape {X.shape}")

@@ -6,59 +6,67 @@
 __all__ = ['STUDENT_FEATURES', 'GRADES', 'HOUSE_FEATURES', 'dot', 'predict', 'LinearModel', 'make_students', 'predict_rows',
            'make_houses', 'standardize', 'least_squares']
 
-# %% ../nbs/02_linear.ipynb #da4abbf6
+# %% ../nbs/02_linear.ipynb #d1045f37
 import numpy as np
 
-# %% ../nbs/02_linear.ipynb #04f653d7
+# %% ../nbs/02_linear.ipynb #428f9251
 def dot(a, b):
-    "The dot product of two equal-length vectors: the sum of `a[i] * b[i]`, one multiply-add at a time."
+    "The dot product of two vectors of equal length, one multiply-add at a time."
     a, b = np.asarray(a), np.asarray(b)
     if a.ndim != 1 or b.ndim != 1:
-        raise ValueError(f"dot: expected two vectors (1-D), got shapes {a.shape} and {b.shape}")
+        raise ValueError(f"dot: expected two vectors (1-D), got shapes {a.shape} "
+                         f"and {b.shape}")
     if a.shape != b.shape:
-        raise ValueError(f"dot: the vectors must have the same length, got shapes {a.shape} and {b.shape}")
+        raise ValueError(f"dot: the vectors must have the same length, got shapes "
+                         f"{a.shape} and {b.shape}")
     total = 0.0
-    for x, y in zip(a.tolist(), b.tolist()):  # plain Python floats: the loop is the point here
+    # plain Python floats: the loop is the point here
+    for x, y in zip(a.tolist(), b.tolist()):
         total += x * y
     return total
 
-# %% ../nbs/02_linear.ipynb #73728c21
+# %% ../nbs/02_linear.ipynb #7f548e4e
 def _check_params(w, b, where):
-    "Raise a clear error unless w is (D,) or (D, K) and b is a number (for (D,) weights) or has shape (K,)."
+    "Raise a clear error unless w is (D,) or (D, K) and b is a number or (K,)."
     if w.ndim not in (1, 2):
-        raise ValueError(f"{where}: weights must have shape (D,) or (D, K), got shape {w.shape}")
+        raise ValueError(f"{where}: weights must have shape (D,) or (D, K), got "
+                         f"shape {w.shape}")
     if b.shape not in ((), w.shape[1:]):
-        raise ValueError(f"{where}: bias has shape {b.shape} but weights have shape {w.shape}; "
-                         f"the bias must be a single number or have shape {w.shape[1:]}")
+        raise ValueError(f"{where}: bias has shape {b.shape} but weights have shape "
+                         f"{w.shape}; the bias must be a single number or have shape "
+                         f"{w.shape[1:]}")
 
 
 def _check_inputs(X, w, where):
     "Raise a clear error unless X is (D,) or (N, D) with the same D as the weights."
     if X.ndim not in (1, 2):
-        raise ValueError(f"{where}: X must be one example (D,) or a batch (N, D), got shape {X.shape}")
+        raise ValueError(f"{where}: X must be one example (D,) or a batch (N, D), "
+                         f"got shape {X.shape}")
     if X.shape[-1] != w.shape[0]:
-        raise ValueError(f"{where}: shape mismatch, X has shape {X.shape} ({X.shape[-1]} features) but the "
-                         f"weights have shape {w.shape} ({w.shape[0]} features): D must be the same")
+        raise ValueError(f"{where}: shape mismatch, X has shape {X.shape} "
+                         f"({X.shape[-1]} features) but the weights have shape "
+                         f"{w.shape} ({w.shape[0]} features): D must be the same")
 
-# %% ../nbs/02_linear.ipynb #577710aa
+# %% ../nbs/02_linear.ipynb #042d050c
 def predict(X, w, b=0.0):
-    "Linear prediction `X @ w + b` for one example (D,) or a batch (N, D), with weights (D,) or (D, K)."
+    "Linear prediction `X @ w + b` for one example (D,) or a batch (N, D)."
     X, w, b = np.asarray(X), np.asarray(w), np.asarray(b)
     _check_params(w, b, "predict")
     _check_inputs(X, w, "predict")
     return X @ w + b  # (N, D) @ (D,) -> (N,);  (N, D) @ (D, K) -> (N, K)
 
-# %% ../nbs/02_linear.ipynb #3f146785
+# %% ../nbs/02_linear.ipynb #2748c41d
 class LinearModel:
-    "A linear model with `weights` (D,) or (D, K) and `bias`; calling it on X returns `X @ weights + bias`."
+    "A linear model with `weights` (D,) or (D, K) and `bias`: `model(X)` predicts."
     def __init__(self, weights, bias=0.0):
-        self.weights = np.array(weights, dtype=np.float64)  # copies: the model owns its parameters
+        # copies: the model owns its parameters
+        self.weights = np.array(weights, dtype=np.float64)
         self.bias = np.array(bias, dtype=np.float64)
         _check_params(self.weights, self.bias, "LinearModel")
 
     @classmethod
     def zeros(cls, n_features, n_outputs=None):
-        "A model whose weights and bias are all zero: one output, or `n_outputs` outputs."
+        "A model with all-zero weights and bias: one output, or `n_outputs`."
         if n_outputs is None:
             return cls(np.zeros(n_features), 0.0)
         return cls(np.zeros((n_features, n_outputs)), np.zeros(n_outputs))
@@ -69,22 +77,23 @@ class LinearModel:
 
     @property
     def n_outputs(self):
-        "The number of outputs K, or None for a single-output model with weights of shape (D,)."
+        "The number of outputs K, or None when the weights have shape (D,)."
         return self.weights.shape[1] if self.weights.ndim == 2 else None
 
     def __call__(self, X):
         return predict(X, self.weights, self.bias)
 
     def __repr__(self):
-        return f"LinearModel(n_features={self.n_features}, n_outputs={self.n_outputs})"
+        return (f"LinearModel(n_features={self.n_features}, "
+                f"n_outputs={self.n_outputs})")
 
-# %% ../nbs/02_linear.ipynb #5fb804d2
+# %% ../nbs/02_linear.ipynb #8cba7ab1
 STUDENT_FEATURES = ("hours_studied", "hours_slept")
 GRADES = ("fail", "pass", "distinction")
 
 
 def make_students(n=100, seed=0):
-    "A seeded toy dataset: X (n, 2) of hours studied and slept, and grades (n,) as 0 fail, 1 pass, 2 distinction."
+    "Seeded toy data: hours studied and slept X (n, 2), and grades (n,) 0, 1 or 2."
     rng = np.random.default_rng(seed)
     studied = rng.uniform(0, 10, n)
     slept = rng.uniform(4, 9, n)
@@ -93,30 +102,31 @@ def make_students(n=100, seed=0):
     grades = (score > 0).astype(np.int64) + (score > 3).astype(np.int64)
     return np.stack([studied, slept], axis=1), grades
 
-# %% ../nbs/02_linear.ipynb #0b856ef1
+# %% ../nbs/02_linear.ipynb #2c5aa7ae
 def predict_rows(X, w, b=0.0):
-    "The same result as `predict`, computed the slow way: one `dot` per example and per output."
+    "The same result as `predict`, the slow way: one `dot` per example and output."
     X, w, b = np.asarray(X), np.asarray(w), np.asarray(b)
     _check_params(w, b, "predict_rows")
     _check_inputs(X, w, "predict_rows")
-    rows = X.reshape(-1, X.shape[-1])               # (N, D); one example becomes N = 1
-    W = w.reshape(w.shape[0], -1)                   # (D, K); one output becomes K = 1
-    bias = np.broadcast_to(b, (W.shape[1],))        # (K,)
-    out = np.empty((rows.shape[0], W.shape[1]))     # (N, K)
+    rows = X.reshape(-1, X.shape[-1])            # (N, D); one example becomes N = 1
+    W = w.reshape(w.shape[0], -1)                # (D, K); one output becomes K = 1
+    bias = np.broadcast_to(b, (W.shape[1],))     # (K,)
+    out = np.empty((rows.shape[0], W.shape[1]))  # (N, K)
     for n in range(rows.shape[0]):
         for k in range(W.shape[1]):
             out[n, k] = dot(rows[n], W[:, k]) + bias[k]
     return out.reshape(X.shape[:-1] + w.shape[1:])  # the shape `X @ w` would have
 
-# %% ../nbs/02_linear.ipynb #3ffd2fd4
+# %% ../nbs/02_linear.ipynb #ef4f43ea
 HOUSE_FEATURES = ("area_m2", "rooms", "age_years", "distance_km")
 
 
 def make_houses(n=200, seed=0):
-    "A seeded toy dataset: X (n, 4) with the columns of `HOUSE_FEATURES`, and prices y (n,) in thousands."
+    "Seeded toy data: X (n, 4) as in `HOUSE_FEATURES`, prices y (n,) in thousands."
     rng = np.random.default_rng(seed)
     area = rng.uniform(40, 200, n)
-    rooms = np.clip(np.round(area / 30 + rng.normal(0, 0.7, n)), 1, 8)  # bigger houses have more rooms
+    # bigger houses have more rooms
+    rooms = np.clip(np.round(area / 30 + rng.normal(0, 0.7, n)), 1, 8)
     age = rng.uniform(0, 80, n)
     distance = rng.uniform(0.5, 20, n)
     X = np.stack([area, rooms, age, distance], axis=1)  # (n, 4)
@@ -124,26 +134,30 @@ def make_houses(n=200, seed=0):
     prices = X @ np.array([2.5, 10.0, -1.2, -4.0]) + 80.0 + rng.normal(0, 15.0, n)
     return X, prices
 
-# %% ../nbs/02_linear.ipynb #d05071e4
+# %% ../nbs/02_linear.ipynb #a7c3393f
 def standardize(X, mean=None, std=None):
-    "Rescale each column of X (N, D) to mean 0 and standard deviation 1; returns `(X_scaled, mean, std)`."
+    "Rescale each column of X (N, D) to mean 0, std 1; returns (X_scaled, mean, std)."
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2:
-        raise ValueError(f"standardize: X must be a batch (N, D), got shape {X.shape}")
-    mean = X.mean(axis=0) if mean is None else np.asarray(mean, dtype=np.float64)  # (D,)
-    std = X.std(axis=0) if std is None else np.asarray(std, dtype=np.float64)      # (D,)
+        raise ValueError(f"standardize: X must be a batch (N, D), got "
+                         f"shape {X.shape}")
+    mean = X.mean(axis=0) if mean is None else np.asarray(mean, dtype=np.float64)
+    std = X.std(axis=0) if std is None else np.asarray(std, dtype=np.float64)
+    # mean and std have shape (D,): one per feature column
     if np.any(std == 0):
-        raise ValueError(f"standardize: feature column(s) {np.flatnonzero(std == 0).tolist()} are constant "
+        raise ValueError(f"standardize: feature column(s) "
+                         f"{np.flatnonzero(std == 0).tolist()} are constant "
                          "(standard deviation 0) and cannot be rescaled")
     return (X - mean) / std, mean, std
 
-# %% ../nbs/02_linear.ipynb #6348e839
+# %% ../nbs/02_linear.ipynb #b30adcf2
 def least_squares(X, y):
-    "The weights and bias minimising the summed squared error of `X @ w + b` against y (NumPy's lstsq)."
+    "The weights and bias with the least squared error of `X @ w + b` against y."
     X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
     if X.ndim != 2 or y.ndim not in (1, 2) or y.shape[0] != X.shape[0]:
-        raise ValueError(f"least_squares: need X (N, D) and y (N,) or (N, K) with the same N, "
-                         f"got shapes {X.shape} and {y.shape}")
-    X1 = np.concatenate([X, np.ones((X.shape[0], 1))], axis=1)  # (N, D + 1): the bias is a weight on a constant 1
-    solution = np.linalg.lstsq(X1, y, rcond=None)[0]           # (D + 1,) or (D + 1, K)
+        raise ValueError("least_squares: need X (N, D) and y (N,) or (N, K) with "
+                         f"the same N, got shapes {X.shape} and {y.shape}")
+    # (N, D + 1): the bias is a weight on a constant 1
+    X1 = np.concatenate([X, np.ones((X.shape[0], 1))], axis=1)
+    solution = np.linalg.lstsq(X1, y, rcond=None)[0]  # (D + 1,) or (D + 1, K)
     return solution[:-1], solution[-1]

@@ -6,108 +6,119 @@
 __all__ = ['mse', 'mae', 'sigmoid', 'binary_cross_entropy', 'binary_cross_entropy_with_logits', 'softmax', 'logsumexp',
            'log_softmax', 'cross_entropy', 'entropy']
 
-# %% ../nbs/03_losses.ipynb #74ec1349
+# %% ../nbs/03_losses.ipynb #c91e09c4
 import numpy as np
 
-# %% ../nbs/03_losses.ipynb #339fa425
+# %% ../nbs/03_losses.ipynb #c47a26e8
 def _as_float(x):
-    "`x` as a NumPy float array; integer and boolean inputs become float64, float dtypes are kept."
+    "`x` as a float array: ints and bools become float64, floats keep their dtype."
     x = np.asarray(x)
     return x if np.issubdtype(x.dtype, np.floating) else x.astype(np.float64)
 
 def _check_same_shape(preds, targets, what="preds"):
     if preds.shape != targets.shape:
-        raise ValueError(f"{what} has shape {preds.shape} but targets has shape {targets.shape}; "
-                         "they must match exactly (broadcasting them would compare every pair)")
+        raise ValueError(f"{what} has shape {preds.shape} but targets has shape "
+                         f"{targets.shape}; they must match exactly (broadcasting "
+                         "them would compare every pair)")
 
-# %% ../nbs/03_losses.ipynb #e4930287
+# %% ../nbs/03_losses.ipynb #bde783bd
 def mse(preds, targets):
     "Mean squared error: the average of `(preds - targets)**2`."
     preds, targets = _as_float(preds), _as_float(targets)
     _check_same_shape(preds, targets)
     return np.mean((preds - targets) ** 2)
 
-# %% ../nbs/03_losses.ipynb #35884548
+# %% ../nbs/03_losses.ipynb #907b0f7e
 def mae(preds, targets):
     "Mean absolute error: the average of `|preds - targets|`."
     preds, targets = _as_float(preds), _as_float(targets)
     _check_same_shape(preds, targets)
     return np.mean(np.abs(preds - targets))
 
-# %% ../nbs/03_losses.ipynb #5599bfd3
+# %% ../nbs/03_losses.ipynb #58de0ba4
 def sigmoid(x):
     "The logistic function `1 / (1 + exp(-x))`, computed without overflow."
     x = _as_float(x)
     small = np.exp(-np.abs(x))                # in (0, 1]: never overflows
-    return np.where(x >= 0, 1 / (1 + small), small / (1 + small))[()]   # [()]: a scalar stays a scalar
+    # [()]: a scalar stays a scalar
+    return np.where(x >= 0, 1 / (1 + small), small / (1 + small))[()]
 
-# %% ../nbs/03_losses.ipynb #67478765
+# %% ../nbs/03_losses.ipynb #bbd1c334
 def binary_cross_entropy(probs, targets):
-    "Mean of `-[y log p + (1-y) log(1-p)]` over all elements; logs are clamped at -100 as in PyTorch."
+    "Mean of `-[y log p + (1-y) log(1-p)]`, with logs clamped at -100 as in PyTorch."
     probs, targets = _as_float(probs), _as_float(targets)
     _check_same_shape(probs, targets, "probs")
     if np.any((probs < 0) | (probs > 1)) or np.any(np.isnan(probs)):
-        raise ValueError(f"probs must lie in [0, 1]; got values from {np.nanmin(probs)} to {np.nanmax(probs)}")
+        raise ValueError(f"probs must lie in [0, 1]; got values from "
+                         f"{np.nanmin(probs)} to {np.nanmax(probs)}")
     with np.errstate(divide="ignore"):        # log(0) = -inf is clamped just below
-        log_p, log_not_p = np.maximum(np.log(probs), -100), np.maximum(np.log1p(-probs), -100)
+        log_p = np.maximum(np.log(probs), -100)
+        log_not_p = np.maximum(np.log1p(-probs), -100)
     return -np.mean(targets * log_p + (1 - targets) * log_not_p)
 
-# %% ../nbs/03_losses.ipynb #014f2e4c
+# %% ../nbs/03_losses.ipynb #df7cde24
 def binary_cross_entropy_with_logits(logits, targets):
-    "Binary cross-entropy of `sigmoid(logits)` against `targets`, computed stably from the logits."
+    "Binary cross-entropy of `sigmoid(logits)` against `targets`, computed stably."
     logits, targets = _as_float(logits), _as_float(targets)
     _check_same_shape(logits, targets, "logits")
-    return np.mean(np.maximum(logits, 0) - logits * targets + np.log1p(np.exp(-np.abs(logits))))
+    # max(z, 0) - z y + log(1 + e^-|z|): no exponential of a positive number
+    losses = np.maximum(logits,
+                        0) - logits * targets + np.log1p(np.exp(-np.abs(logits)))
+    return np.mean(losses)
 
-# %% ../nbs/03_losses.ipynb #400d6dbc
+# %% ../nbs/03_losses.ipynb #9ee9f2c5
 def softmax(logits, axis=-1):
-    "Exponentiate and normalise along `axis`, so that each slice is a probability distribution."
+    "Exponentiate and normalise along `axis`: each slice becomes a distribution."
     logits = _as_float(logits)
-    shifted = logits - np.max(logits, axis=axis, keepdims=True)   # largest score becomes 0
+    # largest score becomes 0
+    shifted = logits - np.max(logits, axis=axis, keepdims=True)
     exps = np.exp(shifted)
     return exps / np.sum(exps, axis=axis, keepdims=True)
 
-# %% ../nbs/03_losses.ipynb #4e3fffa0
+# %% ../nbs/03_losses.ipynb #8518be2d
 def logsumexp(x, axis=-1, keepdims=False):
-    "`log(sum(exp(x)))` along `axis`, computed without overflow by factoring out the maximum."
+    "`log(sum(exp(x)))` along `axis`, without overflow: the maximum is factored out."
     x = _as_float(x)
     m = np.max(x, axis=axis, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0.0)      # a slice of all -inf gives -inf, not nan
+    m = np.where(np.isfinite(m), m, 0.0)  # a slice of all -inf gives -inf, not nan
     with np.errstate(divide="ignore"):
         out = m + np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True))
     return out if keepdims else np.squeeze(out, axis=axis)[()]
 
-# %% ../nbs/03_losses.ipynb #55be0d76
+# %% ../nbs/03_losses.ipynb #34aa7498
 def log_softmax(logits, axis=-1):
-    "The log of `softmax(logits, axis)`, computed stably as `logits - logsumexp(logits)`."
+    "The log of `softmax(logits, axis)`, stably: `logits - logsumexp(logits)`."
     logits = _as_float(logits)
     return logits - logsumexp(logits, axis=axis, keepdims=True)
 
-# %% ../nbs/03_losses.ipynb #9fcc7460
+# %% ../nbs/03_losses.ipynb #9d867758
 def cross_entropy(logits, targets):
-    "Mean over all positions of `-log softmax(logits)[target]`, with integer class `targets`."
+    "Mean of `-log softmax(logits)[target]` over all positions (targets: class ids)."
     logits, targets = _as_float(logits), np.asarray(targets)
     if logits.ndim == 0:
         raise ValueError("logits must have a last axis of class scores; got a scalar")
     if not np.issubdtype(targets.dtype, np.integer):
-        raise TypeError(f"targets must be integer class indices, got dtype {targets.dtype}")
+        raise TypeError(f"targets must be integer class indices, got dtype "
+                        f"{targets.dtype}")
     if targets.shape != logits.shape[:-1]:
-        raise ValueError(f"logits of shape {logits.shape} need targets of shape {logits.shape[:-1]}, "
-                         f"got {targets.shape}")
+        raise ValueError(f"logits of shape {logits.shape} need targets of shape "
+                         f"{logits.shape[:-1]}, got {targets.shape}")
     n_classes = logits.shape[-1]
     if targets.size and (targets.min() < 0 or targets.max() >= n_classes):
         bad = targets[(targets < 0) | (targets >= n_classes)].flat[0]
-        raise IndexError(f"target {bad} is out of range for {n_classes} classes (0..{n_classes - 1})")
+        raise IndexError(f"target {bad} is out of range for {n_classes} classes "
+                         f"(0..{n_classes - 1})")
     log_probs = log_softmax(logits)                                       # (..., K)
     picked = np.take_along_axis(log_probs, targets[..., None], axis=-1)   # (..., 1)
     return -np.mean(picked)
 
-# %% ../nbs/03_losses.ipynb #4464f797
+# %% ../nbs/03_losses.ipynb #cdca0ab9
 def entropy(p, axis=-1, base=None):
-    "Entropy `-sum(p log p)` of the distribution(s) `p` along `axis`; nats, or bits with `base=2`."
+    "Entropy `-sum(p log p)` of `p` along `axis`, in nats (or bits with `base=2`)."
     p = _as_float(p)
     if np.any(p < 0) or not np.allclose(np.sum(p, axis=axis), 1.0, atol=1e-6):
-        raise ValueError("p must be a probability distribution along the axis: non-negative, summing to 1")
+        raise ValueError("p must be a probability distribution along the axis: "
+                         "non-negative, summing to 1")
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = np.where(p > 0, p * np.log(p), 0.0)     # 0 log 0 counts as 0
     h = -np.sum(terms, axis=axis)
