@@ -9,7 +9,7 @@ __all__ = ['BYTE_EOT', 'BYTE_VOCAB_SIZE', 'TOKEN_FILE_MAGIC', 'Document', 'noteb
            'sequential_batches', 'write_token_chunks', 'write_tokens', 'open_tokens', 'unigram_entropy',
            'ngram_overlap', 'drop_near_duplicates']
 
-# %% ../nbs/09_data.ipynb #b243fd31
+# %% ../nbs/09_data.ipynb #10c28cf2
 import collections
 import hashlib
 import importlib.util
@@ -23,30 +23,31 @@ from pathlib import Path
 
 import numpy as np
 
-# %% ../nbs/09_data.ipynb #24586b3e
+# %% ../nbs/09_data.ipynb #b80447d6
 @dataclass(frozen=True)
 class Document:
     "One document of a corpus: a `name` that identifies it and its `text`."
     name: str
     text: str
 
-# %% ../nbs/09_data.ipynb #81a543a4
+# %% ../nbs/09_data.ipynb #3167a4bf
 _DIRECTIVE_LINE = re.compile(r"^\s*#\|")
 
 def _strip_directives(source):
-    "Drop the `#| ...` lines at the top of a code cell, where nbdev and Quarto read directives."
+    "Drop the `#| ...` directive lines (nbdev, Quarto) at the top of a code cell."
     lines = source.splitlines()
     while lines and (_DIRECTIVE_LINE.match(lines[0]) or not lines[0].strip()):
         lines.pop(0)
     return "\n".join(lines).strip("\n")
 
 def notebook_text(path):
-    "The text of the notebook at `path`: markdown cells as they are, code cells fenced, no outputs."
+    "The text of the notebook at `path`: markdown as it is, code fenced, no outputs."
     path = Path(path)
     try:
         cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
     except (json.JSONDecodeError, KeyError, TypeError) as e:
-        raise ValueError(f"{path}: not a readable Jupyter notebook ({type(e).__name__}: {e})") from e
+        raise ValueError(f"{path}: not a readable Jupyter notebook "
+                         f"({type(e).__name__}: {e})") from e
     parts = []
     for cell in cells:
         source = cell.get("source", "")
@@ -59,33 +60,38 @@ def notebook_text(path):
                 parts.append(f"```python\n{code}\n```")
     return "\n\n".join(parts) + "\n" if parts else ""
 
-# %% ../nbs/09_data.ipynb #6641d6d3
+# %% ../nbs/09_data.ipynb #8eabcf61
 def default_nbs_path():
     "The `nbs/` folder of the source checkout that the package is installed from."
     spec = importlib.util.find_spec("nand2llm")
     if spec is None or spec.origin is None:
-        raise FileNotFoundError("cannot find the nand2llm package, so not its nbs/ folder either: pass nbs_path=")
-    return Path(spec.origin).resolve().parent.parent / "nbs"      # spec.origin is .../nand2llm/__init__.py
+        raise FileNotFoundError("cannot find the nand2llm package, so not its nbs/ "
+                                "folder either: pass nbs_path=")
+    # spec.origin is .../nand2llm/__init__.py
+    return Path(spec.origin).resolve().parent.parent / "nbs"
 
 def book_documents(nbs_path=None):
-    "One `Document` per chapter notebook in `nbs_path` (default: this book's `nbs/`), in file order."
+    "One `Document` per notebook in `nbs_path` (default: the book's `nbs/`), in order."
     nbs = Path(nbs_path) if nbs_path is not None else default_nbs_path()
     if not nbs.is_dir():
-        raise FileNotFoundError(f"no notebooks folder at {nbs}: pass nbs_path= the book's nbs/ folder "
-                                "(found automatically only when the package is installed from a checkout)")
+        raise FileNotFoundError(
+            f"no notebooks folder at {nbs}: pass nbs_path= the book's nbs/ folder "
+            "(found automatically only when the package is installed from a checkout)")
     docs = []
     for path in sorted(nbs.glob("*.ipynb")):
-        if path.name.startswith("_"):          # scratch notebooks are not part of the book
+        # scratch notebooks are not part of the book
+        if path.name.startswith("_"):
             continue
         text = notebook_text(path)
         if text.strip():
             docs.append(Document(path.stem, text))
     return docs
 
-# %% ../nbs/09_data.ipynb #6941f763
+# %% ../nbs/09_data.ipynb #7fbb5cb7
 def python_docs_documents():
-    "One `Document` per help topic in the standard library's `pydoc_data.topics`, sorted by name."
-    from pydoc_data.topics import topics       # half a megabyte of text: loaded only when asked for
+    "One `Document` per help topic in the standard library's `pydoc_data`, by name."
+    # half a megabyte of text: loaded only when asked for
+    from pydoc_data.topics import topics
     return [Document(name, topics[name]) for name in sorted(topics)]
 
 def corpus_stats(docs):
@@ -93,41 +99,46 @@ def corpus_stats(docs):
     return {"documents": len(docs), "characters": sum(len(d.text) for d in docs),
             "bytes": sum(len(d.text.encode("utf-8")) for d in docs)}
 
-# %% ../nbs/09_data.ipynb #aed13c0b
+# %% ../nbs/09_data.ipynb #093e64df
 def _split_key(name, seed):
-    "A fixed pseudo-random sort key for a document name: the same on every machine and every run."
+    "A fixed pseudo-random sort key for a document name, the same on every machine."
     return hashlib.blake2b(f"{seed}\x00{name}".encode("utf-8"), digest_size=8).digest()
 
 def split_documents(docs, val_fraction=0.1, seed=0):
-    "Split `docs` into `(train, val)` lists of whole documents; deterministic in `seed` and the names."
+    "Split `docs` into `(train, val)` lists of whole documents, fixed by seed and name."
     docs = list(docs)
     if not 0 <= val_fraction < 1:
         raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
     names = [d.name for d in docs]
-    repeated = sorted(name for name, count in collections.Counter(names).items() if count > 1)
+    counts = collections.Counter(names)
+    repeated = sorted(name for name, count in counts.items() if count > 1)
     if repeated:
-        raise ValueError(f"document names must be unique to split by name; repeated: {repeated[:5]}")
+        raise ValueError(f"document names must be unique to split by name; "
+                         f"repeated: {repeated[:5]}")
     n_val = round(val_fraction * len(docs))
     if val_fraction > 0:
         if len(docs) < 2:
-            raise ValueError(f"need at least 2 documents to split off a validation set, got {len(docs)}")
+            raise ValueError(f"need at least 2 documents to split off a validation "
+                             f"set, got {len(docs)}")
         n_val = min(max(n_val, 1), len(docs) - 1)      # neither side empty
     val_names = set(sorted(names, key=lambda name: _split_key(name, seed))[:n_val])
-    return [d for d in docs if d.name not in val_names], [d for d in docs if d.name in val_names]
+    train = [d for d in docs if d.name not in val_names]
+    return train, [d for d in docs if d.name in val_names]
 
-# %% ../nbs/09_data.ipynb #b6297b6b
+# %% ../nbs/09_data.ipynb #f9f4fa16
 def encode_utf8(text):
     "The UTF-8 bytes of `text` as a uint8 token array (token ids 0 to 255)."
     return np.frombuffer(text.encode("utf-8"), dtype=np.uint8).copy()
 
 def decode_utf8(tokens):
-    "Text from byte tokens; a character cut in half (at a window edge, say) becomes U+FFFD."
+    "Text from byte tokens; a character cut in half (at a window edge) becomes U+FFFD."
     tokens = np.asarray(tokens)
     if tokens.size and (tokens.min() < 0 or tokens.max() > 255):
-        raise ValueError(f"byte tokens must lie in 0..255, got values from {tokens.min()} to {tokens.max()}")
+        raise ValueError(f"byte tokens must lie in 0..255, got values from "
+                         f"{tokens.min()} to {tokens.max()}")
     return tokens.astype(np.uint8).tobytes().decode("utf-8", errors="replace")
 
-# %% ../nbs/09_data.ipynb #693178aa
+# %% ../nbs/09_data.ipynb #7f3e7c69
 BYTE_EOT = 256           # end-of-text id for byte tokens: one past the largest byte
 BYTE_VOCAB_SIZE = 257    # the 256 byte values and BYTE_EOT
 
@@ -142,18 +153,20 @@ def _check_ids(tokens, what="tokens"):
     "`tokens` as a 1-D array of non-negative integer ids, or a clear error."
     tokens = np.asarray(tokens)
     if tokens.ndim != 1:
-        raise ValueError(f"{what} must be a 1-D array of token ids, got shape {tokens.shape}")
+        raise ValueError(f"{what} must be a 1-D array of token ids, "
+                         f"got shape {tokens.shape}")
     if tokens.size == 0:
         return tokens.astype(np.uint8)
     if not np.issubdtype(tokens.dtype, np.integer):
         raise TypeError(f"{what} must hold integer token ids, got dtype {tokens.dtype}")
     if tokens.min() < 0:
-        raise ValueError(f"{what} must hold non-negative token ids, found {tokens.min()}")
+        raise ValueError(f"{what} must hold non-negative token ids, "
+                         f"found {tokens.min()}")
     return tokens
 
-# %% ../nbs/09_data.ipynb #493ffb74
+# %% ../nbs/09_data.ipynb #d71037f9
 def concat_tokens(token_arrays, eot=None, dtype=None):
-    "Join per-document token arrays into one stream, with the id `eot` after each document if given."
+    "Join per-document token arrays into one stream, with `eot` after each if given."
     pieces = []
     for i, tokens in enumerate(token_arrays):
         pieces.append(_check_ids(tokens, f"document {i}").astype(np.uint64))
@@ -163,14 +176,15 @@ def concat_tokens(token_arrays, eot=None, dtype=None):
     max_id = int(stream.max()) if stream.size else 0
     dtype = smallest_uint_dtype(max_id) if dtype is None else np.dtype(dtype)
     if max_id > np.iinfo(dtype).max:
-        raise ValueError(f"token id {max_id} does not fit in {dtype} (max {np.iinfo(dtype).max})")
+        raise ValueError(f"token id {max_id} does not fit in {dtype} "
+                         f"(max {np.iinfo(dtype).max})")
     return stream.astype(dtype)
 
 def corpus_tokens(docs, encode=encode_utf8, eot=None, dtype=None):
-    "Encode every document with `encode` and join them into one token stream (see `concat_tokens`)."
+    "Encode every document with `encode`, then join them (see `concat_tokens`)."
     return concat_tokens([encode(d.text) for d in docs], eot=eot, dtype=dtype)
 
-# %% ../nbs/09_data.ipynb #0991ec5c
+# %% ../nbs/09_data.ipynb #c9d503ac
 def _check_stream(tokens, context, batch_size=1):
     "The number of tokens, after checking that one window of `context` fits."
     for what, value in (("context", context), ("batch_size", batch_size)):
@@ -178,11 +192,12 @@ def _check_stream(tokens, context, batch_size=1):
             raise ValueError(f"{what} must be a positive integer, got {value!r}")
     n = len(tokens)
     if n < context + 1:
-        raise ValueError(f"need at least context + 1 = {context + 1} tokens for one (x, y) window, got {n}")
+        raise ValueError(f"need at least context + 1 = {context + 1} tokens for one "
+                         f"(x, y) window, got {n}")
     return n
 
 def token_window(tokens, start, context):
-    "Inputs `x = tokens[start:start+context]` and targets `y = tokens[start+1:start+context+1]`, as int64."
+    "Inputs `x = tokens[start:start+T]` and next tokens `y` (one further on), as int64."
     n = _check_stream(tokens, context)
     if not 0 <= start <= n - context - 1:
         raise IndexError(f"window start {start} out of range 0..{n - context - 1} "
@@ -190,28 +205,33 @@ def token_window(tokens, start, context):
     chunk = np.asarray(tokens[start:start + context + 1], dtype=np.int64)
     return chunk[:-1], chunk[1:]
 
-# %% ../nbs/09_data.ipynb #e84bccec
+# %% ../nbs/09_data.ipynb #b9109ee7
 def get_batch(tokens, batch_size, context, rng):
-    "`batch_size` random windows of `tokens`: inputs `x` and next-token targets `y`, both (B, T) int64."
+    "`batch_size` random windows: inputs `x`, next-token targets `y`, (B, T) int64."
     n = _check_stream(tokens, context, batch_size)
     if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy Generator (np.random.default_rng(seed)), got {type(rng).__name__}")
-    starts = rng.integers(0, n - context, size=batch_size)     # every start whose last target exists
-    positions = starts[:, None] + np.arange(context + 1)        # (B, T+1)
-    chunk = np.asarray(tokens[positions], dtype=np.int64)       # (B, T+1): reads only these positions
-    return chunk[:, :-1], chunk[:, 1:]                          # (B, T), (B, T)
+        raise TypeError(f"rng must be a numpy Generator (np.random.default_rng(seed)), "
+                        f"got {type(rng).__name__}")
+    # every start whose last target exists
+    starts = rng.integers(0, n - context, size=batch_size)
+    positions = starts[:, None] + np.arange(context + 1)    # (B, T+1)
+    # reads only these positions
+    chunk = np.asarray(tokens[positions], dtype=np.int64)   # (B, T+1)
+    return chunk[:, :-1], chunk[:, 1:]                      # (B, T), (B, T)
 
-# %% ../nbs/09_data.ipynb #01846ca7
+# %% ../nbs/09_data.ipynb #3ba00dfd
 class BatchSampler:
     "Reproducible random batches: batch number `step` depends only on (`seed`, `step`)."
     def __init__(self, tokens, batch_size, context, seed=0):
         _check_stream(tokens, context, batch_size)
-        self.tokens, self.batch_size, self.context, self.seed = tokens, batch_size, context, seed
+        self.tokens, self.batch_size = tokens, batch_size
+        self.context, self.seed = context, seed
         self.step = 0              # the batch `next()` returns; set it to resume a run
 
     def batch(self, step):
         "The batch for training step `step`: the same every time it is asked for."
-        return get_batch(self.tokens, self.batch_size, self.context, np.random.default_rng([self.seed, step]))
+        rng = np.random.default_rng([self.seed, step])
+        return get_batch(self.tokens, self.batch_size, self.context, rng)
 
     def __iter__(self): return self
 
@@ -220,24 +240,26 @@ class BatchSampler:
         self.step += 1
         return x, y
 
-# %% ../nbs/09_data.ipynb #6f7f3cf6
+# %% ../nbs/09_data.ipynb #be02c5d7
 def sequential_batches(tokens, batch_size, context):
-    "Non-overlapping windows in order, in batches: every token after the first is a target exactly once."
+    "Non-overlapping windows, in order and in batches: each token is a target once."
     n = _check_stream(tokens, context, batch_size)
-    n_full = (n - 1) // context                  # windows with exactly `context` targets
+    n_full = (n - 1) // context            # windows with exactly `context` targets
     for first in range(0, n_full, batch_size):
         rows = np.arange(first, min(first + batch_size, n_full))
         positions = rows[:, None] * context + np.arange(context + 1)    # (b, T+1)
         chunk = np.asarray(tokens[positions], dtype=np.int64)
         yield chunk[:, :-1], chunk[:, 1:]
-    leftover = n - 1 - n_full * context          # targets not yet covered: one shorter window
+    leftover = n - 1 - n_full * context    # targets not yet covered: one shorter window
     if leftover:
-        chunk = np.asarray(tokens[n_full * context:], dtype=np.int64)[None]    # (1, leftover+1)
+        # (1, leftover+1)
+        chunk = np.asarray(tokens[n_full * context:], dtype=np.int64)[None]
         yield chunk[:, :-1], chunk[:, 1:]
 
-# %% ../nbs/09_data.ipynb #25603436
+# %% ../nbs/09_data.ipynb #ad619748
 TOKEN_FILE_MAGIC = b"N2LTOKv1"
-_HEADER = struct.Struct("<8s8sQ8x")      # magic, dtype string ("<u2"), token count, 8 reserved bytes
+# magic, dtype string ("<u2"), token count, 8 reserved bytes
+_HEADER = struct.Struct("<8s8sQ8x")
 
 def _file_dtype(dtype):
     "`dtype` as the little-endian integer dtype a token file stores."
@@ -247,7 +269,7 @@ def _file_dtype(dtype):
     return dtype.newbyteorder("<")
 
 def write_token_chunks(path, chunks, dtype):
-    "Write the token arrays `chunks`, one after another, to a token file at `path`, atomically."
+    "Write the token arrays `chunks`, one after another, to a token file, atomically."
     path, dtype = Path(path), _file_dtype(dtype)
     limits = np.iinfo(dtype)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -258,18 +280,23 @@ def write_token_chunks(path, chunks, dtype):
             for chunk in chunks:
                 chunk = np.asarray(chunk)
                 if chunk.ndim != 1:
-                    raise ValueError(f"token chunks must be 1-D, got shape {chunk.shape}")
+                    raise ValueError(f"token chunks must be 1-D, "
+                                     f"got shape {chunk.shape}")
                 if chunk.size and not np.issubdtype(chunk.dtype, np.integer):
-                    raise TypeError(f"token files hold integer ids, got dtype {chunk.dtype}")
-                if chunk.size and (chunk.min() < limits.min or chunk.max() > limits.max):
-                    bad = chunk.max() if chunk.max() > limits.max else chunk.min()
-                    raise ValueError(f"token id {bad} does not fit in {dtype.name} ({limits.min}..{limits.max})")
+                    raise TypeError(f"token files hold integer ids, "
+                                    f"got dtype {chunk.dtype}")
+                too_big = chunk.size and chunk.max() > limits.max
+                if too_big or (chunk.size and chunk.min() < limits.min):
+                    bad = chunk.max() if too_big else chunk.min()
+                    raise ValueError(f"token id {bad} does not fit in {dtype.name} "
+                                     f"({limits.min}..{limits.max})")
                 f.write(chunk.astype(dtype, copy=False).tobytes())
                 count += chunk.size
             f.seek(0)
             f.write(_HEADER.pack(TOKEN_FILE_MAGIC, dtype.str.encode("ascii"), count))
             f.flush()
-            os.fsync(f.fileno())                  # on disk before the rename makes it visible
+            # on disk before the rename makes it visible
+            os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)
@@ -277,50 +304,54 @@ def write_token_chunks(path, chunks, dtype):
     return path
 
 def write_tokens(path, tokens, dtype=None):
-    "Write the 1-D token array `tokens` to `path`, as `dtype` or the smallest unsigned type that fits."
+    "Write the 1-D array `tokens` to `path`, as `dtype` or the smallest uint that fits."
     tokens = _check_ids(tokens)
     if dtype is None:
         dtype = smallest_uint_dtype(int(tokens.max()) if tokens.size else 0)
     return write_token_chunks(path, [tokens], dtype)
 
-# %% ../nbs/09_data.ipynb #4c0ffa6c
+# %% ../nbs/09_data.ipynb #23f4b502
 def open_tokens(path):
-    "The tokens of the token file at `path`, as a read-only array mapped from disk (`np.memmap`)."
+    "The tokens of the token file at `path`, as a read-only `np.memmap` of the file."
     path = Path(path)
     size = path.stat().st_size
     if size < _HEADER.size:
-        raise ValueError(f"{path}: truncated token file: {size} bytes is shorter than the {_HEADER.size}-byte header")
+        raise ValueError(f"{path}: truncated token file: {size} bytes is shorter "
+                         f"than the {_HEADER.size}-byte header")
     with open(path, "rb") as f:
         magic, dtype_str, count = _HEADER.unpack(f.read(_HEADER.size))
     if magic != TOKEN_FILE_MAGIC:
-        raise ValueError(f"{path}: not a token file: magic bytes {magic!r}, expected {TOKEN_FILE_MAGIC!r}")
+        raise ValueError(f"{path}: not a token file: magic bytes {magic!r}, "
+                         f"expected {TOKEN_FILE_MAGIC!r}")
     try:
         dtype = _file_dtype(dtype_str.rstrip(b"\0").decode("ascii"))
     except (TypeError, ValueError, UnicodeDecodeError) as e:
-        raise ValueError(f"{path}: corrupt header: unknown token dtype {dtype_str!r}") from e
+        raise ValueError(f"{path}: corrupt header: "
+                         f"unknown token dtype {dtype_str!r}") from e
     expected = _HEADER.size + count * dtype.itemsize
     if size != expected:
-        raise ValueError(f"{path}: truncated or corrupt token file: the header promises {count:,} tokens of "
-                         f"{dtype.name} ({expected:,} bytes with the header) but the file has {size:,} bytes")
+        raise ValueError(f"{path}: truncated or corrupt token file: the header "
+                         f"promises {count:,} tokens of {dtype.name} ({expected:,} "
+                         f"bytes with the header) but the file has {size:,} bytes")
     if count == 0:
         return np.zeros(0, dtype=dtype)          # an empty range cannot be mapped
     return np.memmap(path, dtype=dtype, mode="r", offset=_HEADER.size, shape=(count,))
 
-# %% ../nbs/09_data.ipynb #0115557d
+# %% ../nbs/09_data.ipynb #1f08d780
 def unigram_entropy(tokens):
     "Entropy, in bits per token, of the empirical (unigram) distribution of `tokens`."
     counts = np.bincount(_check_ids(tokens).astype(np.int64))
     probs = counts[counts > 0] / counts.sum()
     return float(-(probs * np.log2(probs)).sum())
 
-# %% ../nbs/09_data.ipynb #ca0b685d
+# %% ../nbs/09_data.ipynb #24dcb52d
 def _as_bytes(text):
     if isinstance(text, Document):
         text = text.text
     return text.encode("utf-8") if isinstance(text, str) else bytes(text)
 
 def ngram_overlap(val_texts, train_texts, n=32):
-    "Fraction of the `n`-byte substrings of `val_texts` that also occur somewhere in `train_texts`."
+    "Fraction of the `n`-byte substrings of `val_texts` that occur in `train_texts`."
     seen = set()
     for text in train_texts:
         data = _as_bytes(text)
@@ -335,9 +366,9 @@ def ngram_overlap(val_texts, train_texts, n=32):
         raise ValueError(f"the validation texts hold no substring of {n} bytes")
     return hits / total
 
-# %% ../nbs/09_data.ipynb #092f94e2
+# %% ../nbs/09_data.ipynb #1d260e7f
 def drop_near_duplicates(docs, n=32, threshold=0.5):
-    "`docs` without those whose `n`-byte substrings are more than `threshold` inside longer kept ones."
+    "`docs` without those mostly (over `threshold`) inside longer kept ones (n-grams)."
     seen, keep = set(), set()
     for doc in sorted(docs, key=lambda d: (-len(_as_bytes(d)), d.name)):
         data = _as_bytes(doc)

@@ -6,7 +6,7 @@
 __all__ = ['ENDOFTEXT', 'PRETOKENIZE_PATTERN', 'Tokenizer', 'CharTokenizer', 'ByteTokenizer', 'count_pairs', 'merge_pair',
            'pretokenize', 'count_chunks', 'bpe_merges_naive', 'bpe_merges', 'BPETokenizer', 'bytes_per_token']
 
-# %% ../nbs/10_tokenizers.ipynb #ead63720
+# %% ../nbs/10_tokenizers.ipynb #082a49e9
 import heapq
 import json
 import re
@@ -15,20 +15,21 @@ from pathlib import Path
 
 import numpy as np
 
-# %% ../nbs/10_tokenizers.ipynb #cd8bcb8e
+# %% ../nbs/10_tokenizers.ipynb #efea228e
 ENDOFTEXT = "<|endoftext|>"
 
 def _check_text(text):
-    "Raise a clear error unless `text` is a str that UTF-8 can encode (no lone surrogates)."
+    "Raise a clear error unless `text` is a str that UTF-8 can encode (no surrogates)."
     if not isinstance(text, str):
         raise TypeError(f"expected text as a str, got {type(text).__name__}")
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as e:
-        raise ValueError(f"cannot encode {text[e.start]!r} at position {e.start}: a lone surrogate is "
-                         "not a character and has no UTF-8 encoding") from None
+        raise ValueError(f"cannot encode {text[e.start]!r} at position {e.start}: "
+                         "a lone surrogate is not a character and has no UTF-8 "
+                         "encoding") from None
 
-# %% ../nbs/10_tokenizers.ipynb #939fb820
+# %% ../nbs/10_tokenizers.ipynb #13349d95
 class Tokenizer:
     "What every tokenizer shares: encode, decode, special tokens, and a JSON file."
     _registry = {}
@@ -48,7 +49,7 @@ class Tokenizer:
         raise NotImplementedError
 
     def _encode_ordinary(self, text, offset=0):
-        "Ids for `text`, which contains no special tokens (`offset`: its position, for error messages)."
+        "Ids for `text`, free of special tokens (`offset`: its position, for errors)."
         raise NotImplementedError
 
     def _base_token_bytes(self, i):
@@ -56,7 +57,7 @@ class Tokenizer:
         raise NotImplementedError
 
     def _state(self):
-        "The JSON-ready fields that describe this tokenizer (besides its special tokens)."
+        "The JSON-ready fields that describe this tokenizer (besides its specials)."
         raise NotImplementedError
 
     # --- shared ---
@@ -71,7 +72,7 @@ class Tokenizer:
         return {s: self.base_vocab_size + k for k, s in enumerate(self._specials)}
 
     def add_special_tokens(self, tokens):
-        "Add special tokens (ids after the current vocabulary); ones already present are kept as they are."
+        "Add special tokens (ids after the vocabulary); ones already present are kept."
         if isinstance(tokens, str): tokens = [tokens]
         for s in tokens:
             if not isinstance(s, str) or not s:
@@ -83,22 +84,24 @@ class Tokenizer:
     def special_id(self, token):
         "The id of special token `token`: the explicit way to put one into a sequence."
         if token not in self._specials:
-            raise ValueError(f"{token!r} is not a special token of this tokenizer; it has {self._specials}")
+            raise ValueError(f"{token!r} is not a special token of this tokenizer; "
+                             f"it has {self._specials}")
         return self.base_vocab_size + self._specials.index(token)
 
     def encode(self, text, allowed_special=()):
-        "Text -> ids. Special tokens in the text count only if named in `allowed_special` (or 'all')."
+        "Text -> ids. Specials in the text count only if in `allowed_special` or 'all'."
         _check_text(text)
         if allowed_special == "all": allowed = list(self._specials)
-        else:
-            allowed = [allowed_special] if isinstance(allowed_special, str) else list(allowed_special)
-            for s in allowed:
-                if s not in self._specials:
-                    raise ValueError(f"allowed_special names {s!r}, which is not a special token of this "
-                                     f"tokenizer; it has {self._specials}")
+        elif isinstance(allowed_special, str): allowed = [allowed_special]
+        else: allowed = list(allowed_special)
+        for s in allowed:
+            if s not in self._specials:
+                raise ValueError(f"allowed_special names {s!r}, which is not a special "
+                                 f"token of this tokenizer; it has {self._specials}")
         if not allowed: return self._encode_ordinary(text)
         # longest first, so that a special that contains another one wins
-        splitter = "(" + "|".join(re.escape(s) for s in sorted(allowed, key=len, reverse=True)) + ")"
+        longest_first = sorted(allowed, key=len, reverse=True)
+        splitter = "(" + "|".join(re.escape(s) for s in longest_first) + ")"
         ids, offset = [], 0
         for k, part in enumerate(re.split(splitter, text)):
             if k % 2: ids.append(self.special_id(part))
@@ -108,16 +111,18 @@ class Tokenizer:
 
     def _token_bytes(self, i):
         base = self.base_vocab_size
-        return self._base_token_bytes(i) if i < base else self._specials[i - base].encode("utf-8")
+        if i < base: return self._base_token_bytes(i)
+        return self._specials[i - base].encode("utf-8")
 
     def _check_ids(self, ids):
         for pos, i in enumerate(ids):
-            if isinstance(i, bool) or not isinstance(i, (int, np.integer)) or not 0 <= i < self.vocab_size:
+            is_int = isinstance(i, (int, np.integer)) and not isinstance(i, bool)
+            if not is_int or not 0 <= i < self.vocab_size:
                 raise ValueError(f"unknown token id {i!r} at position {pos}: "
                                  f"ids run from 0 to {self.vocab_size - 1}")
 
     def decode(self, ids, errors="strict"):
-        "Ids -> text. A sequence that cuts a character raises, unless `errors='replace'` (gives '\\ufffd')."
+        "Ids -> text. A cut character raises, unless `errors='replace'` (gives U+FFFD)."
         if errors not in ("strict", "replace"):
             raise ValueError(f"errors must be 'strict' or 'replace', not {errors!r}")
         self._check_ids(ids)
@@ -125,23 +130,28 @@ class Tokenizer:
         try:
             return data.decode("utf-8", errors=errors)
         except UnicodeDecodeError as e:
-            raise ValueError(f"these ids do not form valid UTF-8 (byte {data[e.start]:#04x} at byte "
-                             f"{e.start}: {e.reason}); a multi-byte character was probably cut. "
-                             "Use decode(ids, errors='replace') to see the rest") from None
+            raise ValueError(
+                f"these ids do not form valid UTF-8 (byte {data[e.start]:#04x} at byte "
+                f"{e.start}: {e.reason}); a multi-byte character was probably cut. "
+                "Use decode(ids, errors='replace') to see the rest") from None
 
     def pieces(self, ids):
-        "The text of each id on its own, for looking at tokens ('\\ufffd' where an id holds part of a character)."
+        "The text of each id alone ('\\ufffd' where an id holds part of a character)."
         self._check_ids(ids)
-        return [self._token_bytes(int(i)).decode("utf-8", errors="replace") for i in ids]
+        return [self._token_bytes(int(i)).decode("utf-8", errors="replace")
+                for i in ids]
 
     def save(self, path):
         "Write this tokenizer to `path` as JSON."
-        state = {"format": "nand2llm-tokenizer", "version": 1, "type": type(self).__name__,
-                 "special_tokens": list(self._specials), **self._state()}
+        state = {"format": "nand2llm-tokenizer", "version": 1,
+                 "type": type(self).__name__, "special_tokens": list(self._specials),
+                 **self._state()}
+        # one field per line, one merge per line: easy to read and diff
         lines = []
-        for key, value in state.items():     # one field per line, one merge per line: easy to read and diff
+        for key, value in state.items():
             if isinstance(value, list) and value and isinstance(value[0], list):
-                lines.append(f'"{key}": [\n  ' + ",\n  ".join(json.dumps(v) for v in value) + "\n ]")
+                rows = ",\n  ".join(json.dumps(v) for v in value)
+                lines.append(f'"{key}": [\n  {rows}\n ]')
             else:
                 lines.append(f'"{key}": {json.dumps(value, ensure_ascii=False)}')
         Path(path).write_text("{\n " + ",\n ".join(lines) + "\n}\n", encoding="utf-8")
@@ -152,22 +162,28 @@ class Tokenizer:
         try:
             state = json.loads(Path(path).read_text(encoding="utf-8"))
         except json.JSONDecodeError as e:
-            raise ValueError(f"{path} is not a tokenizer file: invalid JSON ({e})") from None
+            raise ValueError(f"{path} is not a tokenizer file: "
+                             f"invalid JSON ({e})") from None
         if not isinstance(state, dict) or state.get("format") != "nand2llm-tokenizer":
-            raise ValueError(f"{path} is not a tokenizer file: no 'format': 'nand2llm-tokenizer' field")
+            raise ValueError(f"{path} is not a tokenizer file: "
+                             "no 'format': 'nand2llm-tokenizer' field")
         kind = state.get("type")
         if kind not in Tokenizer._registry:
-            raise ValueError(f"{path}: unknown tokenizer type {kind!r}; known: {sorted(Tokenizer._registry)}")
+            raise ValueError(f"{path}: unknown tokenizer type {kind!r}; "
+                             f"known: {sorted(Tokenizer._registry)}")
         if cls is not Tokenizer and kind != cls.__name__:
-            raise ValueError(f"{path} holds a {kind}, not a {cls.__name__} (use Tokenizer.load)")
+            raise ValueError(f"{path} holds a {kind}, not a {cls.__name__} "
+                             "(use Tokenizer.load)")
         for key in Tokenizer._registry[kind]._required:
-            if key not in state: raise ValueError(f"{path}: missing field {key!r} for a {kind}")
+            if key not in state:
+                raise ValueError(f"{path}: missing field {key!r} for a {kind}")
         return Tokenizer._registry[kind]._from_state(state)
 
     def __repr__(self):
-        return f"{type(self).__name__}(vocab_size={self.vocab_size}, special_tokens={self._specials})"
+        return (f"{type(self).__name__}(vocab_size={self.vocab_size}, "
+                f"special_tokens={self._specials})")
 
-# %% ../nbs/10_tokenizers.ipynb #7bb22142
+# %% ../nbs/10_tokenizers.ipynb #911a864b
 class CharTokenizer(Tokenizer):
     "One id per character seen in training; any other character is an error."
     _required = ("special_tokens", "chars")
@@ -179,13 +195,14 @@ class CharTokenizer(Tokenizer):
     def _set_chars(self, chars):
         chars = list(chars)
         for c in chars:
-            if not isinstance(c, str) or len(c) != 1: raise ValueError(f"chars must be single characters, got {c!r}")
+            if not isinstance(c, str) or len(c) != 1:
+                raise ValueError(f"chars must be single characters, got {c!r}")
             _check_text(c)
         if len(set(chars)) != len(chars): raise ValueError("chars must be distinct")
         self.chars, self._ids = chars, {c: i for i, c in enumerate(chars)}
 
     def train(self, texts):
-        "Make the vocabulary: every character that occurs in `texts` (a str or a list of str)."
+        "Make the vocabulary: every character in `texts` (a str or a list of str)."
         if isinstance(texts, str): texts = [texts]
         seen = set()
         for text in texts:
@@ -202,9 +219,10 @@ class CharTokenizer(Tokenizer):
             return [self._ids[c] for c in text]
         except KeyError as e:
             pos = next(k for k, c in enumerate(text) if c not in self._ids)
-            raise ValueError(f"character {e.args[0]!r} at position {offset + pos} is not in the vocabulary "
-                             f"of {len(self.chars)} characters (train on text that contains it, or use a "
-                             "ByteTokenizer)") from None
+            raise ValueError(
+                f"character {e.args[0]!r} at position {offset + pos} is not in the "
+                f"vocabulary of {len(self.chars)} characters (train on text that "
+                "contains it, or use a ByteTokenizer)") from None
 
     def _base_token_bytes(self, i): return self.chars[i].encode("utf-8")
     def _state(self): return {"chars": self.chars}
@@ -212,7 +230,7 @@ class CharTokenizer(Tokenizer):
     @classmethod
     def _from_state(cls, state): return cls(state["chars"], state["special_tokens"])
 
-# %% ../nbs/10_tokenizers.ipynb #7932d61a
+# %% ../nbs/10_tokenizers.ipynb #58fbc474
 class ByteTokenizer(Tokenizer):
     "The 256 byte values are the ids (UTF-8), then the special tokens."
     _required = ("special_tokens",)
@@ -226,7 +244,7 @@ class ByteTokenizer(Tokenizer):
     @classmethod
     def _from_state(cls, state): return cls(state["special_tokens"])
 
-# %% ../nbs/10_tokenizers.ipynb #abd8cb97
+# %% ../nbs/10_tokenizers.ipynb #5dfe4f30
 def count_pairs(ids, counts=None, weight=1):
     "Add `weight` to `counts[(a, b)]` for every neighbouring pair in `ids`."
     counts = Counter() if counts is None else counts
@@ -234,7 +252,7 @@ def count_pairs(ids, counts=None, weight=1):
         counts[pair] += weight
     return counts
 
-# %% ../nbs/10_tokenizers.ipynb #9a70ca62
+# %% ../nbs/10_tokenizers.ipynb #75b0c67a
 def merge_pair(ids, pair, new_id):
     "Replace every occurrence of `pair` in `ids` by `new_id`, scanning left to right."
     out, i, n = [], 0, len(ids)
@@ -247,20 +265,21 @@ def merge_pair(ids, pair, new_id):
             i += 1
     return out
 
-# %% ../nbs/10_tokenizers.ipynb #fde8aedf
-PRETOKENIZE_PATTERN = (r"'(?:[sdmt]|ll|ve|re)"      # contractions: 's 'd 'm 't 'll 've 're
-                       r"| ?[^\W\d_]+"              # an optional space, then letters (any script)
-                       r"| ?\d+"                    # an optional space, then digits
-                       r"| ?(?:[^\s\w]|_)+"         # an optional space, then other symbols
-                       r"|\s+(?!\S)"                # whitespace, leaving the last space for the next word
-                       r"|\s+")                     # whitespace at the very end
+# %% ../nbs/10_tokenizers.ipynb #e542f31f
+PRETOKENIZE_PATTERN = (
+    r"'(?:[sdmt]|ll|ve|re)"   # contractions: 's 'd 'm 't 'll 've 're
+    r"| ?[^\W\d_]+"           # an optional space, then letters (any script)
+    r"| ?\d+"                 # an optional space, then digits
+    r"| ?(?:[^\s\w]|_)+"      # an optional space, then other symbols
+    r"|\s+(?!\S)"             # whitespace, leaving the last space for the next word
+    r"|\s+")                  # whitespace at the very end
 _pretokenize_re = re.compile(PRETOKENIZE_PATTERN)
 
 def pretokenize(text):
-    "Split `text` into the chunks that BPE merges within (GPT-2's rule, written for Python's `re`)."
+    "Split `text` into the chunks that BPE merges within (GPT-2's rule, for `re`)."
     return _pretokenize_re.findall(text)
 
-# %% ../nbs/10_tokenizers.ipynb #f245cf46
+# %% ../nbs/10_tokenizers.ipynb #163797bd
 def count_chunks(texts, pattern=PRETOKENIZE_PATTERN):
     "How often each chunk occurs in `texts` (a str or a list of str)."
     if isinstance(texts, str): texts = [texts]
@@ -272,7 +291,7 @@ def count_chunks(texts, pattern=PRETOKENIZE_PATTERN):
     return counts
 
 def bpe_merges_naive(chunk_counts, num_merges):
-    "Learn up to `num_merges` merges, recounting all pairs for each one (slow; the reference)."
+    "Learn up to `num_merges` merges, recounting all pairs each time (the reference)."
     words = [list(chunk.encode("utf-8")) for chunk in chunk_counts]
     freqs = list(chunk_counts.values())
     merges = []
@@ -280,15 +299,16 @@ def bpe_merges_naive(chunk_counts, num_merges):
         counts = Counter()
         for word, freq in zip(words, freqs):
             count_pairs(word, counts, freq)
-        if not counts: break                               # every chunk is a single token
-        best = min(counts, key=lambda p: (-counts[p], p))  # most frequent; ties: smallest pair
+        if not counts: break                      # every chunk is a single token
+        # the most frequent pair; ties go to the smallest pair
+        best = min(counts, key=lambda p: (-counts[p], p))
         words = [merge_pair(word, best, 256 + k) for word in words]
         merges.append(best)
     return merges
 
-# %% ../nbs/10_tokenizers.ipynb #23af7c4b
+# %% ../nbs/10_tokenizers.ipynb #f16a3e65
 def bpe_merges(chunk_counts, num_merges, savings=None):
-    "Learn up to `num_merges` merges, updating only the pair counts of the chunks each merge changes."
+    "Learn up to `num_merges` merges, recounting only the chunks each merge changes."
     words = [list(chunk.encode("utf-8")) for chunk in chunk_counts]
     freqs = list(chunk_counts.values())
     pair_counts, where = Counter(), defaultdict(set)
@@ -301,21 +321,24 @@ def bpe_merges(chunk_counts, num_merges, savings=None):
     merges = []
     while len(merges) < num_merges and heap:
         neg_count, pair = heapq.heappop(heap)
-        if pair_counts.get(pair, 0) != -neg_count: continue   # stale entry: the count has changed
+        # a stale entry: the count has changed since it was pushed
+        if pair_counts.get(pair, 0) != -neg_count: continue
         new_id = 256 + len(merges)
         merges.append(pair)
         delta, removed = Counter(), 0
         for i in where.pop(pair):
             word = words[i]
             merged = merge_pair(word, pair, new_id)
-            if len(merged) == len(word): continue             # an older merge already used these bytes
+            # an older merge already used these bytes
+            if len(merged) == len(word): continue
             for old in zip(word, word[1:]): delta[old] -= freqs[i]
             for new in zip(merged, merged[1:]):
                 delta[new] += freqs[i]
                 where[new].add(i)
             words[i] = merged
             removed += freqs[i] * (len(word) - len(merged))
-        if savings is not None: savings.append(removed)    # how many tokens this merge saved
+        # how many tokens this merge saved
+        if savings is not None: savings.append(removed)
         for p, d in delta.items():
             if d == 0: continue
             count = pair_counts[p] + d
@@ -323,17 +346,19 @@ def bpe_merges(chunk_counts, num_merges, savings=None):
             else: del pair_counts[p]
     return merges
 
-# %% ../nbs/10_tokenizers.ipynb #b4a2e891
+# %% ../nbs/10_tokenizers.ipynb #c5d7e7db
 class BPETokenizer(Tokenizer):
-    "Byte-level byte-pair encoding: 256 byte ids, then one id per learned merge, then special tokens."
+    "Byte-level BPE: 256 byte ids, then one id per learned merge, then special tokens."
     _required = ("special_tokens", "merges", "pattern")
 
-    def __init__(self, merges=(), special_tokens=(ENDOFTEXT,), pattern=PRETOKENIZE_PATTERN):
+    def __init__(self, merges=(), special_tokens=(ENDOFTEXT,),
+                 pattern=PRETOKENIZE_PATTERN):
         super().__init__(special_tokens)
         try:
             self._split = re.compile(pattern).findall
         except (re.error, TypeError) as e:
-            raise ValueError(f"pattern {pattern!r} is not a valid regular expression ({e})") from None
+            raise ValueError(f"pattern {pattern!r} is not a valid regular expression "
+                             f"({e})") from None
         self.pattern = pattern
         self._set_merges(merges)
 
@@ -341,25 +366,28 @@ class BPETokenizer(Tokenizer):
         try:
             merges = [tuple(m) for m in merges]
         except TypeError:
-            raise ValueError(f"merges must be a list of [id, id] pairs, got {merges!r:.60}") from None
+            raise ValueError(f"merges must be a list of [id, id] pairs, "
+                             f"got {merges!r:.60}") from None
         vocab = [bytes([b]) for b in range(256)]
         for k, m in enumerate(merges):
-            if (len(m) != 2 or not all(isinstance(i, int) and not isinstance(i, bool) for i in m)
-                    or not all(0 <= i < 256 + k for i in m)):
-                raise ValueError(f"merge {k} is {list(m)}: a merge is two ids below {256 + k} "
-                                 f"(the 256 bytes and the {k} merges before it)")
+            are_ids = all(isinstance(i, int) and not isinstance(i, bool) for i in m)
+            if len(m) != 2 or not are_ids or not all(0 <= i < 256 + k for i in m):
+                raise ValueError(f"merge {k} is {list(m)}: a merge is two ids below "
+                                 f"{256 + k} (the 256 bytes and the {k} merges before)")
             vocab.append(vocab[m[0]] + vocab[m[1]])
         self.merges, self.vocab = merges, vocab
         self._ranks = {m: 256 + k for k, m in enumerate(merges)}
-        if len(self._ranks) != len(merges): raise ValueError("the same merge appears twice")
+        if len(self._ranks) != len(merges):
+            raise ValueError("the same merge appears twice")
         self._cache = {}
 
     def train(self, texts, vocab_size, naive=False):
-        "Learn merges on `texts` until `vocab_size` ids exist (specials included), or no pair is left."
+        "Learn merges on `texts` until `vocab_size` ids exist (specials included)."
         num_merges = vocab_size - 256 - len(self._specials)
         if num_merges < 0:
             raise ValueError(f"vocab_size={vocab_size} is too small: the 256 bytes and "
-                             f"{len(self._specials)} special tokens need {256 + len(self._specials)}")
+                             f"{len(self._specials)} special tokens need "
+                             f"{256 + len(self._specials)}")
         learn = bpe_merges_naive if naive else bpe_merges
         self._set_merges(learn(count_chunks(texts, self.pattern), num_merges))
         return self
@@ -373,29 +401,33 @@ class BPETokenizer(Tokenizer):
             ids = list(chunk.encode("utf-8"))
             while len(ids) > 1:
                 pair = min(zip(ids, ids[1:]), key=lambda p: self._ranks.get(p, np.inf))
-                if pair not in self._ranks: break              # no learned merge applies
+                if pair not in self._ranks: break      # no learned merge applies
                 ids = merge_pair(ids, pair, self._ranks[pair])
             self._cache[chunk] = ids
         return ids
 
     def _encode_ordinary(self, text, offset=0):
         chunks = self._split(text)
-        if sum(map(len, chunks)) != len(text):  # a pattern that skips characters would silently lose text
-            raise ValueError(f"the pre-tokenizing pattern {self.pattern!r} does not cover every character "
-                             f"of {text[:40]!r}; it must match the whole text")
+        # a pattern that skips characters would silently lose text
+        if sum(map(len, chunks)) != len(text):
+            raise ValueError(f"the pre-tokenizing pattern {self.pattern!r} does not "
+                             f"cover every character of {text[:40]!r}; it must match "
+                             "the whole text")
         ids = []
         for chunk in chunks: ids.extend(self._encode_chunk(chunk))
         return ids
 
     def _base_token_bytes(self, i): return self.vocab[i]
-    def _state(self): return {"pattern": self.pattern, "merges": [list(m) for m in self.merges]}
+    def _state(self):
+        return {"pattern": self.pattern, "merges": [list(m) for m in self.merges]}
 
     @classmethod
-    def _from_state(cls, state): return cls(state["merges"], state["special_tokens"], state["pattern"])
+    def _from_state(cls, state):
+        return cls(state["merges"], state["special_tokens"], state["pattern"])
 
-# %% ../nbs/10_tokenizers.ipynb #804cd430
+# %% ../nbs/10_tokenizers.ipynb #6041261d
 def bytes_per_token(tokenizer, texts):
-    "Average UTF-8 bytes of text per token over `texts`: higher means shorter sequences."
+    "Average UTF-8 bytes of text per token over `texts`: higher means shorter input."
     if isinstance(texts, str): texts = [texts]
     n_bytes = sum(len(t.encode("utf-8")) for t in texts)
     n_tokens = sum(len(tokenizer.encode(t)) for t in texts)
