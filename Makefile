@@ -19,26 +19,29 @@ $(STAMP): settings.ini setup.py
 	@$(MAKE) --no-print-directory sysdeps
 	@touch $(STAMP)
 
-# Debian packages, only where missing: graphviz (diagrams) and poppler-utils (PDF checks).
+# Debian packages, only where missing: graphviz (diagrams), poppler-utils (PDF checks),
+# fonts for the CJK and emoji examples of the tokenizer chapter.
 sysdeps:
 	@missing=""; \
 	command -v dot >/dev/null || missing="$$missing graphviz"; \
 	command -v pdftotext >/dev/null || missing="$$missing poppler-utils"; \
+	fc-list 2>/dev/null | grep -c "WenQuanYi Micro Hei" >/dev/null || missing="$$missing fonts-wqy-microhei"; \
+	fc-list 2>/dev/null | grep -c "Noto Color Emoji" >/dev/null || missing="$$missing fonts-noto-color-emoji"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing$$missing"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
 # Every notebook's tests (slow cells skipped), the sync and layout checks, a smoke build of the book.
-test: install
+test: install sysdeps
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 # The same, with the slow cells (real training runs) included.
-test-slow: install
+test-slow: install sysdeps
 	NAND2LLM_TEST_FLAGS=slow $(BIN)/python -m pytest -n 2 --dist loadfile
 
 # The book: book/_build/html/index.html, book/_build/nand2llm.pdf, and README.md from nbs/index.ipynb.
-book: install
+book: install sysdeps
 	$(BIN)/python book/build.py
 
 # Regenerate the package from the notebooks, and re-run notebooks to refresh the outputs the book shows.
