@@ -6,7 +6,7 @@
 __all__ = ['Value', 'topological_order', 'draw_graph', 'numerical_grads', 'autograd_grads', 'check_gradients', 'Neuron', 'Layer',
            'MLP', 'make_moons', 'logistic_loss']
 
-# %% ../nbs/05_scalar.ipynb #10eda213
+# %% ../nbs/05_scalar.ipynb #69edf382
 import math
 import numbers
 
@@ -14,20 +14,21 @@ import numpy as np
 
 from .descent import numerical_grad
 
-# %% ../nbs/05_scalar.ipynb #f06dec6c
+# %% ../nbs/05_scalar.ipynb #a9b5fb92
 class Value:
-    "A number that remembers the operation and the inputs that produced it, so that it can be differentiated."
+    "A number that remembers the operation and inputs that produced it, for backward()."
     __array_ufunc__ = None  # makes NumPy leave `numpy_number * value` to Value.__rmul__
 
     def __init__(self, data, parents=(), op="", label=""):
         if isinstance(data, Value) or not isinstance(data, numbers.Real):
-            raise TypeError(f"Value needs a real number, got {type(data).__name__}: {data!r}")
+            got = f"{type(data).__name__}: {data!r}"
+            raise TypeError(f"Value needs a real number, got {got}")
         self.data = float(data)
-        self.grad = 0.0                 # d(output of backward)/d(this value), filled in by backward()
+        self.grad = 0.0                 # d(output)/d(self), filled in by backward()
         self.parents = tuple(parents)   # the Values this one was computed from
-        self.op = op                    # the operation that produced it; '' for a leaf we created
+        self.op = op                    # the operation that made it; '' for a leaf
         self.label = label              # an optional name, shown in drawings
-        self._backward = lambda: None   # passes self.grad on to the parents; each op sets its own
+        self._backward = lambda: None   # sends self.grad to the parents; set by each op
 
     def __repr__(self):
         return f"Value(data={self.data:.4g}, grad={self.grad:.4g})"
@@ -37,7 +38,7 @@ class Value:
         other = _as_value(other)
         out = Value(self.data + other.data, (self, other), "+")
         def _backward():
-            # d(out)/d(self) = d(out)/d(other) = 1: the gradient passes through unchanged
+            # d(out)/d(self) = d(out)/d(other) = 1: the gradient passes unchanged
             self.grad += out.grad
             other.grad += out.grad
         out._backward = _backward
@@ -54,7 +55,7 @@ class Value:
         out._backward = _backward
         return out
 
-# %% ../nbs/05_scalar.ipynb #9bb9eb38
+# %% ../nbs/05_scalar.ipynb #db3a6e6c
 def _as_value(x):
     "`x` itself if it is a Value, a new leaf Value if it is a plain number."
     if isinstance(x, Value):
@@ -63,14 +64,14 @@ def _as_value(x):
         return Value(x)
     raise TypeError(f"cannot combine a Value with {type(x).__name__}: {x!r}")
 
-# %% ../nbs/05_scalar.ipynb #d0366558
+# %% ../nbs/05_scalar.ipynb #9e5ed6b7
 def topological_order(root):
-    "Every Value that `root` depends on (and `root` itself, last), each listed after all of its parents."
+    "Every Value `root` depends on, and `root` last, each listed after all its parents."
     order, visited = [], set()
     stack = [(root, False)]
     while stack:
         node, parents_done = stack.pop()
-        if parents_done:        # second visit: everything it depends on is already in `order`
+        if parents_done:        # second visit: all it depends on is in `order`
             order.append(node)
             continue
         if node in visited:
@@ -82,16 +83,16 @@ def topological_order(root):
                 stack.append((parent, False))
     return order
 
-# %% ../nbs/05_scalar.ipynb #75bcfc8e
+# %% ../nbs/05_scalar.ipynb #ea7bbbf8
 def _backward_pass(self):
-    "Fill in `.grad` of every Value that `self` depends on with d(self)/d(that value), by the chain rule."
+    "Fill in `.grad` of every Value that `self` depends on with d(self)/d(that Value)."
     self.grad = 1.0
     for node in reversed(topological_order(self)):
         node._backward()
 
 Value.backward = _backward_pass
 
-# %% ../nbs/05_scalar.ipynb #dbb84213
+# %% ../nbs/05_scalar.ipynb #003b1cdc
 def _record_text(text):
     "`text` with the characters that graphviz record labels treat as syntax escaped."
     for ch in "\\{}|<>":
@@ -99,14 +100,15 @@ def _record_text(text):
     return text
 
 def draw_graph(root, rankdir="LR"):
-    "A graphviz drawing of the graph that produced `root`: a box per Value (label, data, grad), a circle per op."
+    "A graphviz drawing of `root`'s graph: a box per Value, a circle per operation."
     import graphviz  # only needed for drawings, so not imported with the module
     dot = graphviz.Digraph(graph_attr={"rankdir": rankdir},
                            node_attr={"fontname": "Helvetica", "fontsize": "11"})
     for node in topological_order(root):
         node_id = str(id(node))
         name = f"{_record_text(node.label)} | " if node.label else ""
-        dot.node(node_id, f"{{ {name}data {node.data:.4g} | grad {node.grad:.4g} }}", shape="record")
+        record = f"{{ {name}data {node.data:.4g} | grad {node.grad:.4g} }}"
+        dot.node(node_id, record, shape="record")
         if node.op:
             op_id = node_id + "_op"
             dot.node(op_id, node.op, shape="circle", width="0.4", fixedsize="true")
@@ -115,13 +117,15 @@ def draw_graph(root, rankdir="LR"):
                 dot.edge(str(id(parent)), op_id)
     return dot
 
-# %% ../nbs/05_scalar.ipynb #9d820d17
+# %% ../nbs/05_scalar.ipynb #796db8a6
 def _pow(self, exponent):
     "self ** exponent, for a constant (plain number) exponent."
     if isinstance(exponent, Value) or not isinstance(exponent, numbers.Real):
-        raise TypeError(f"Value ** exponent needs a constant number as exponent, got {type(exponent).__name__}")
+        raise TypeError("Value ** exponent needs a constant number as exponent, "
+                        f"got {type(exponent).__name__}")
     if self.data < 0 and not float(exponent).is_integer():
-        raise ValueError(f"a negative number ({self.data:g}) to a fractional power ({exponent:g}) is not real")
+        raise ValueError(f"a negative number ({self.data:g}) to a fractional power "
+                         f"({exponent:g}) is not real")
     out = Value(self.data ** exponent, (self,), f"**{exponent:g}")
     def _backward():
         self.grad += exponent * self.data ** (exponent - 1) * out.grad
@@ -137,9 +141,9 @@ Value.__rmul__ = lambda self, other: self * other                        # other
 Value.__rsub__ = lambda self, other: _as_value(other) - self             # other - self
 Value.__rtruediv__ = lambda self, other: _as_value(other) / self         # other / self
 
-# %% ../nbs/05_scalar.ipynb #c6b8ace2
+# %% ../nbs/05_scalar.ipynb #013c2eaf
 def _unary(self, data, op, local_derivative):
-    "A new Value `data` computed from `self` alone; backward multiplies by `local_derivative(out)`."
+    "A Value `data` made from `self` alone; backward multiplies by local_derivative."
     out = Value(data, (self,), op)
     def _backward():
         self.grad += local_derivative(out) * out.grad
@@ -162,7 +166,8 @@ def _tanh(self):
 
 def _relu(self):
     "max(self, 0)"
-    return _unary(self, max(self.data, 0.0), "relu", lambda out: 1.0 if self.data > 0 else 0.0)
+    slope = 1.0 if self.data > 0 else 0.0
+    return _unary(self, max(self.data, 0.0), "relu", lambda out: slope)
 
 def _sigmoid(self):
     "1 / (1 + e ** -self), squashing self into (0, 1)."
@@ -172,15 +177,18 @@ def _sigmoid(self):
         s = math.exp(self.data) / (1 + math.exp(self.data))
     return _unary(self, s, "sigmoid", lambda out: out.data * (1 - out.data))
 
-Value.exp, Value.log, Value.tanh, Value.relu, Value.sigmoid = _exp, _log, _tanh, _relu, _sigmoid
+Value.exp, Value.log, Value.tanh = _exp, _log, _tanh
+Value.relu, Value.sigmoid = _relu, _sigmoid
 
-# %% ../nbs/05_scalar.ipynb #138f5944
+# %% ../nbs/05_scalar.ipynb #5452a242
 def numerical_grads(f, inputs, h=1e-6):
-    "Central finite differences of `f` (Values in, a Value out) at `inputs`, by chapter 4's `numerical_grad`."
-    return [float(g) for g in numerical_grad(lambda x: f(*map(Value, x)).data, inputs, eps=h)]
+    "Central finite differences of `f` (Values in, a Value out) at `inputs`."
+    def f_of_numbers(x):
+        return f(*map(Value, x)).data
+    return [float(g) for g in numerical_grad(f_of_numbers, inputs, eps=h)]
 
 def autograd_grads(f, inputs, value_type=Value):
-    "The gradients of `f` (Values in, a Value out) with respect to each of `inputs`, from one backward pass."
+    "The gradients of `f` (Values in, a Value out) at `inputs`, from one backward pass."
     values = [value_type(x) for x in inputs]
     out = f(*values)
     if not isinstance(out, Value):
@@ -189,15 +197,18 @@ def autograd_grads(f, inputs, value_type=Value):
     return [v.grad for v in values]
 
 def check_gradients(f, inputs, value_type=Value, tol=1e-5):
-    "Raise an AssertionError naming the first input where backward and finite differences disagree."
-    for i, (auto, numeric) in enumerate(zip(autograd_grads(f, inputs, value_type), numerical_grads(f, inputs))):
+    "Raise an AssertionError at the first input where the two gradients differ."
+    autos = autograd_grads(f, inputs, value_type)
+    numerics = numerical_grads(f, inputs)
+    for i, (auto, numeric) in enumerate(zip(autos, numerics)):
         if abs(auto - numeric) > tol * max(1.0, abs(auto), abs(numeric)):
-            raise AssertionError(f"gradient for input {i} (= {inputs[i]}): backward gives {auto:.8g}, "
+            raise AssertionError(f"gradient for input {i} (= {inputs[i]}): "
+                                 f"backward gives {auto:.8g}, "
                                  f"finite differences give {numeric:.8g}")
 
-# %% ../nbs/05_scalar.ipynb #b27fd1a6
+# %% ../nbs/05_scalar.ipynb #50eab354
 class _Module:
-    "What Neuron, Layer and MLP share: a list of parameters, and a way to reset their gradients."
+    "What Neuron, Layer and MLP share: a list of parameters, and zero_grad."
     def parameters(self):
         return []
 
@@ -206,9 +217,9 @@ class _Module:
         for p in self.parameters():
             p.grad = 0.0
 
-# %% ../nbs/05_scalar.ipynb #c42847b9
+# %% ../nbs/05_scalar.ipynb #bcb5838b
 class Neuron(_Module):
-    "A weighted sum of the inputs plus a bias, through tanh (or left linear, for an output layer)."
+    "A weighted sum of the inputs plus a bias, through tanh (or linear, for an output)."
     def __init__(self, n_inputs, nonlinear=True, rng=None):
         rng = np.random.default_rng(0) if rng is None else rng
         self.weights = [Value(w) for w in rng.uniform(-1, 1, n_inputs)]
@@ -217,16 +228,17 @@ class Neuron(_Module):
 
     def __call__(self, inputs):
         if len(inputs) != len(self.weights):
-            raise ValueError(f"this neuron takes {len(self.weights)} inputs, got {len(inputs)}")
+            raise ValueError(f"this neuron takes {len(self.weights)} inputs, "
+                             f"got {len(inputs)}")
         activation = sum((w * x for w, x in zip(self.weights, inputs)), self.bias)
         return activation.tanh() if self.nonlinear else activation
 
     def parameters(self):
         return self.weights + [self.bias]
 
-# %% ../nbs/05_scalar.ipynb #74501a38
+# %% ../nbs/05_scalar.ipynb #27d00f0e
 class Layer(_Module):
-    "`n_outputs` neurons that all read the same inputs; calling it gives the list of their outputs."
+    "`n_outputs` neurons that all read the same inputs; a call gives their outputs."
     def __init__(self, n_inputs, n_outputs, nonlinear=True, rng=None):
         rng = np.random.default_rng(0) if rng is None else rng
         self.neurons = [Neuron(n_inputs, nonlinear, rng) for _ in range(n_outputs)]
@@ -237,17 +249,18 @@ class Layer(_Module):
     def parameters(self):
         return [p for neuron in self.neurons for p in neuron.parameters()]
 
-# %% ../nbs/05_scalar.ipynb #c965f86d
+# %% ../nbs/05_scalar.ipynb #f1fcc78b
 class MLP(_Module):
-    "A stack of Layers: tanh hidden layers of the given sizes, then a linear output layer."
+    "A stack of Layers: tanh hidden layers of the given sizes, then a linear output."
     def __init__(self, n_inputs, layer_sizes, seed=0):
         rng = np.random.default_rng(seed)
         sizes = [n_inputs] + list(layer_sizes)
         last = len(layer_sizes) - 1
-        self.layers = [Layer(sizes[i], sizes[i + 1], nonlinear=i != last, rng=rng) for i in range(len(layer_sizes))]
+        self.layers = [Layer(sizes[i], sizes[i + 1], nonlinear=i != last, rng=rng)
+                       for i in range(len(layer_sizes))]
 
     def __call__(self, inputs):
-        "The outputs for one example (a list of numbers); a single Value if the last layer has one neuron."
+        "The outputs for one example (a list of numbers); one Value if there is one."
         for layer in self.layers:
             inputs = layer(inputs)
         return inputs[0] if len(inputs) == 1 else inputs
@@ -256,29 +269,35 @@ class MLP(_Module):
         return [p for layer in self.layers for p in layer.parameters()]
 
     def __repr__(self):
-        sizes = [len(self.layers[0].neurons[0].weights)] + [len(layer.neurons) for layer in self.layers]
-        return f"MLP({' -> '.join(map(str, sizes))}, {len(self.parameters())} parameters)"
+        n_inputs = len(self.layers[0].neurons[0].weights)
+        sizes = [n_inputs] + [len(layer.neurons) for layer in self.layers]
+        shape = " -> ".join(map(str, sizes))
+        return f"MLP({shape}, {len(self.parameters())} parameters)"
 
-# %% ../nbs/05_scalar.ipynb #44c50d75
+# %% ../nbs/05_scalar.ipynb #58c2b48a
 def make_moons(n_points=30, noise=0.1, seed=0):
-    "Two interleaving half circles: points `X` (n_points, 2) and labels `y` (n_points,), 0 upper, 1 lower."
+    "Two interleaving half circles: points X (n_points, 2), labels y (0 upper, 1 lower)"
     if n_points < 2:
-        raise ValueError(f"make_moons needs at least 2 points (one per moon), got {n_points}")
+        raise ValueError("make_moons needs at least 2 points (one per moon), "
+                         f"got {n_points}")
     rng = np.random.default_rng(seed)
     n_upper = n_points // 2
     n_lower = n_points - n_upper
     angles_upper = np.linspace(0, np.pi, n_upper)
     angles_lower = np.linspace(0, np.pi, n_lower)
-    upper = np.stack([np.cos(angles_upper), np.sin(angles_upper)], axis=1)               # (n_upper, 2)
-    lower = np.stack([1 - np.cos(angles_lower), 0.5 - np.sin(angles_lower)], axis=1)   # (n_lower, 2)
+    upper = np.stack([np.cos(angles_upper), np.sin(angles_upper)], 1)  # (n_upper, 2)
+    lower = np.stack([1 - np.cos(angles_lower),
+                      0.5 - np.sin(angles_lower)], 1)                   # (n_lower, 2)
     X = np.concatenate([upper, lower]) + rng.normal(0, noise, size=(n_points, 2))
-    y = np.concatenate([np.zeros(n_upper, dtype=np.int64), np.ones(n_lower, dtype=np.int64)])
+    y = np.concatenate([np.zeros(n_upper, dtype=np.int64),
+                        np.ones(n_lower, dtype=np.int64)])
     return X, y
 
-# %% ../nbs/05_scalar.ipynb #e6045189
+# %% ../nbs/05_scalar.ipynb #9423c44d
 def logistic_loss(scores, labels):
-    "Binary cross-entropy from scores: the mean over examples of log(1 + e^(-s * score)), s = +1 for label 1, -1 for 0."
+    "Mean binary cross-entropy: log(1 + e^(-s score)), s = 1 for label 1, -1 for 0."
     if len(scores) != len(labels):
         raise ValueError(f"got {len(scores)} scores but {len(labels)} labels")
     signs = [2.0 * float(label) - 1 for label in labels]
-    return sum(((-s * score).exp() + 1).log() for s, score in zip(signs, scores)) * (1 / len(labels))
+    losses = [((-s * score).exp() + 1).log() for s, score in zip(signs, scores)]
+    return sum(losses) * (1 / len(labels))
