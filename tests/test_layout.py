@@ -87,3 +87,21 @@ def test_book_lists_every_chapter_in_order():
     assert numbers == sorted(numbers) and numbers[0] == 0, f"chapters out of reading order: {listed}"
     assert (NBS / "_quarto.yml").resolve() == (ROOT / "_quarto.yml").resolve(), \
         "nbs/_quarto.yml must link to the root _quarto.yml (Quarto's project is nbs/)"
+
+
+CODE_WIDTH = 88  # what fits a code line of the PDF (8.1 pt mono on the A4 text block)
+
+
+def test_visible_code_fits_the_page():
+    "Code the book prints wraps to column 0 beyond the page width: keep shown lines short."
+    too_long = []
+    for nb in chapter_notebooks():
+        for cell in json.loads(nb.read_text(encoding="utf-8"))["cells"]:
+            src = "".join(cell["source"])
+            if cell["cell_type"] != "code" or re.search(r"^\s*#\|\s*(hide|include:\s*false|echo:\s*false)",
+                                                         src, re.MULTILINE):
+                continue
+            too_long += [f"{nb.name}: {line[:50]}... ({len(line)})" for line in src.splitlines()
+                         if len(line) > CODE_WIDTH]
+    assert not too_long, f"{len(too_long)} shown code lines exceed {CODE_WIDTH} characters:\n" + \
+        "\n".join(too_long[:20])
