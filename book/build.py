@@ -342,6 +342,21 @@ def build_html(book, out):
     return html_dir / "index.html", titles
 
 
+def _typst_fixups(source):
+    "Adjust pandoc's typst for the typst release we compile with (outside code blocks)."
+    out, fenced = [], False
+    for line in source.split("\n"):
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+        elif not fenced:
+            for old, new in _TYPST_RENAMED.items():
+                line = re.sub(rf"(?<![\w.]){re.escape(old)}(?![\w.])", new, line)
+            # typst reads 5's as 5-prime-s: an apostrophe after a digit must be typographic
+            line = re.sub(r"(?<=\d)'(?=[A-Za-z])", "\u2019", line)
+        out.append(line)
+    return "\n".join(out)
+
+
 def build_pdf(book, out):
     "The PDF: pandoc writes typst (through our template), the typst compiler lays it out."
     import typst
@@ -353,10 +368,7 @@ def build_pdf(book, out):
     typ = out / "nand2llm.typ"
     pandoc(src.name, "-f", "markdown", "-t", "typst", "-o", typ.name, "--template", HERE / "template.typ",
            *_metadata_args(book), cwd=out)
-    source = typ.read_text(encoding="utf-8")
-    for old, new in _TYPST_RENAMED.items():
-        source = re.sub(rf"(?<![\w.]){re.escape(old)}(?![\w.])", new, source)
-    typ.write_text(source, encoding="utf-8")
+    typ.write_text(_typst_fixups(typ.read_text(encoding="utf-8")), encoding="utf-8")
     pdf = out / "nand2llm.pdf"
     try:
         typst.compile(str(typ), output=str(pdf), root=str(out))

@@ -5,89 +5,111 @@
 # %% auto #0
 __all__ = ['causal_mask', 'scaled_dot_product_attention', 'AttentionHead', 'check_causal']
 
-# %% ../nbs/13_attention.ipynb #9756bb13
+# %% ../nbs/13_attention.ipynb #259d2667
 import math
 import numpy as np
 from .tensor import Tensor, backend, no_grad
 from .nn import Module, Linear, Dropout
 
-# %% ../nbs/13_attention.ipynb #7887a4a9
+# %% ../nbs/13_attention.ipynb #a49c10f5
 def causal_mask(T):
-    "A boolean (T, T) array, True where position i may attend to position j, i.e. j <= i (the lower triangle)."
+    "A boolean (T, T) array, True where position i may attend to position j <= i."
     if isinstance(T, bool) or not isinstance(T, (int, np.integer)) or T < 1:
-        raise ValueError(f"causal_mask needs a positive whole number of positions, got {T!r}")
+        raise ValueError(f"causal_mask needs a positive whole number of positions, "
+                         f"got {T!r}")
     return backend.xp.tril(backend.xp.ones((T, T), dtype=bool))
 
-# %% ../nbs/13_attention.ipynb #e3eb9016
+# %% ../nbs/13_attention.ipynb #a3851362
 def scaled_dot_product_attention(q, k, v, mask=None, dropout=None):
-    "softmax(q @ k^T / sqrt(hs)) @ v over the last two axes, attending only where `mask` is True; returns (out, weights)."
+    "softmax(q @ k^T / sqrt(hs)) @ v where `mask` is True; returns (out, weights)."
     if q.shape[-1] != k.shape[-1]:
-        raise ValueError(f"attention: queries {q.shape} and keys {k.shape} need the same size in the last axis")
+        raise ValueError(f"attention: queries {q.shape} and keys {k.shape} "
+                         f"need the same size in the last axis")
     if k.shape[-2] != v.shape[-2]:
-        raise ValueError(f"attention: keys {k.shape} and values {v.shape} need the same number of positions (axis -2)")
-    scores = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(q.shape[-1]))   # (..., Tq, Tk)
+        raise ValueError(f"attention: keys {k.shape} and values {v.shape} "
+                         f"need the same number of positions (axis -2)")
+    scale = 1.0 / math.sqrt(q.shape[-1])
+    scores = (q @ k.transpose(-2, -1)) * scale                  # (..., Tq, Tk)
     if mask is not None:
-        mask = backend.xp.asarray(mask.data if isinstance(mask, Tensor) else mask, dtype=bool)
+        mask = mask.data if isinstance(mask, Tensor) else mask
+        mask = backend.xp.asarray(mask, dtype=bool)
         if tuple(mask.shape[-2:]) != scores.shape[-2:]:
-            raise ValueError(f"attention: mask of shape {tuple(mask.shape)} does not fit scores of shape {scores.shape} "
+            raise ValueError(f"attention: mask of shape {tuple(mask.shape)} "
+                             f"does not fit scores of shape {scores.shape} "
                              f"(queries x keys = {scores.shape[-2:]})")
         if not bool(mask.any(axis=-1).all()):
-            raise ValueError("attention: the mask hides every key from some query, whose softmax would be 0/0")
-        scores = scores.masked_fill(~mask, float("-inf"))                 # hidden keys: e^-inf = 0 after softmax
-    weights = scores.softmax(axis=-1)                                     # (..., Tq, Tk), each row sums to 1
-    if dropout is not None: weights = dropout(weights)                    # a Dropout module (chapter 14)
-    return weights @ v, weights                                           # (..., Tq, hs_v), (..., Tq, Tk)
+            raise ValueError("attention: the mask hides every key from some query, "
+                             "whose softmax would be 0/0")
+        # hidden keys get -inf, so e^-inf = 0 after the softmax
+        scores = scores.masked_fill(~mask, float("-inf"))
+    weights = scores.softmax(axis=-1)                 # (..., Tq, Tk), rows sum to 1
+    if dropout is not None:
+        weights = dropout(weights)                    # a Dropout module (chapter 14)
+    return weights @ v, weights                       # (..., Tq, hs_v), (..., Tq, Tk)
 
-# %% ../nbs/13_attention.ipynb #8d6243a3
+# %% ../nbs/13_attention.ipynb #de32a38c
 class AttentionHead(Module):
-    "One causal self-attention head: each position takes a learned weighted average of the values at or before it."
-    def __init__(self, d_model, head_size, context, dropout=0.0, bias=False, generator=None):
+    "One causal self-attention head: a learned weighted average of the values so far."
+    def __init__(self, d_model, head_size, context, dropout=0.0, bias=False,
+                 generator=None):
         self.d_model, self.head_size, self.context = d_model, head_size, context
-        self.query = Linear(d_model, head_size, bias=bias, generator=generator)   # what am I looking for?
-        self.key = Linear(d_model, head_size, bias=bias, generator=generator)     # what do I contain?
-        self.value = Linear(d_model, head_size, bias=bias, generator=generator)   # what do I hand over?
+        # what am I looking for? what do I contain? what do I hand over?
+        self.query = Linear(d_model, head_size, bias=bias, generator=generator)
+        self.key = Linear(d_model, head_size, bias=bias, generator=generator)
+        self.value = Linear(d_model, head_size, bias=bias, generator=generator)
         self.dropout = Dropout(dropout, generator=generator)
-        self.mask = causal_mask(context)      # a constant array, not a Parameter: never trained
-        self.last_weights = None              # the attention weights of the last call, for plots
+        self.mask = causal_mask(context)   # a constant array, not a Parameter
+        self.last_weights = None           # the attention weights of the last call
 
     def forward(self, x):
         if x.ndim != 3 or x.shape[-1] != self.d_model:
-            raise ValueError(f"AttentionHead expects x of shape (B, T, {self.d_model}), got {tuple(x.shape)}")
+            raise ValueError(f"AttentionHead expects x of shape "
+                             f"(B, T, {self.d_model}), got {tuple(x.shape)}")
         T = x.shape[1]
         if T > self.context:
-            raise ValueError(f"AttentionHead: a sequence of {T} positions is longer than the context of {self.context}")
+            raise ValueError(f"AttentionHead: a sequence of {T} positions is longer "
+                             f"than the context of {self.context}")
         q, k, v = self.query(x), self.key(x), self.value(x)    # (B, T, hs) each
-        out, weights = scaled_dot_product_attention(q, k, v, mask=self.mask[:T, :T], dropout=self.dropout)
+        out, weights = scaled_dot_product_attention(q, k, v, mask=self.mask[:T, :T],
+                                                    dropout=self.dropout)
         self.last_weights = weights.detach()                    # (B, T, T)
         return out                                              # (B, T, hs)
 
     def extra_repr(self):
-        return f"d_model={self.d_model}, head_size={self.head_size}, context={self.context}"
+        return (f"d_model={self.d_model}, head_size={self.head_size}, "
+                f"context={self.context}")
 
-# %% ../nbs/13_attention.ipynb #1432d52d
+# %% ../nbs/13_attention.ipynb #858fec3a
 def check_causal(fn, x, atol=1e-5, seed=0):
-    "Assert that fn(x)[:, t] depends only on x[:, :t+1] (axis 1 is time): changing later positions must not change it."
+    "Assert that fn(x)[:, t] depends only on x[:, :t+1] (axis 1 is time)."
     data = x.numpy() if isinstance(x, Tensor) else np.asarray(x)
     if data.ndim < 2 or data.shape[1] < 2:
-        raise ValueError(f"check_causal needs x of shape (B, T, ...) with T >= 2, got {data.shape}")
+        raise ValueError(f"check_causal needs x of shape (B, T, ...) with T >= 2, "
+                         f"got {data.shape}")
     def run(array):
         with no_grad():
             out = fn(Tensor(array) if isinstance(x, Tensor) else array)
-        out = out[0] if isinstance(out, tuple) else out      # models return (logits, loss)
+        out = out[0] if isinstance(out, tuple) else out    # models: (logits, loss)
         return out.numpy() if isinstance(out, Tensor) else np.asarray(out)
     rng = np.random.default_rng(seed)
     base, T, later_moved = run(data), data.shape[1], False
     for t in range(T - 1):
         altered = data.copy()
         tail = altered[:, t + 1:]
-        altered[:, t + 1:] = (tail == 0) if data.dtype.kind in "iub" else tail + rng.normal(size=tail.shape)
+        if data.dtype.kind in "iub":
+            altered[:, t + 1:] = (tail == 0)     # every id changes: 0 -> 1, others -> 0
+        else:
+            altered[:, t + 1:] = tail + rng.normal(size=tail.shape)
         out = run(altered)
-        change = np.abs(out[:, :t + 1] - base[:, :t + 1]).reshape(len(out), t + 1, -1).max(axis=(0, 2))   # per position
+        moved = np.abs(out[:, :t + 1] - base[:, :t + 1])      # positions 0..t
+        change = moved.reshape(len(out), t + 1, -1).max(axis=(0, 2))   # per position
         if change.max() > atol:
             p = int(np.argmax(change > atol))
-            raise AssertionError(f"check_causal: changing positions {t + 1}..{T - 1} changed the output at position {p} "
+            raise AssertionError(f"check_causal: changing positions {t + 1}..{T - 1} "
+                                 f"changed the output at position {p} "
                                  f"by {change[p]:.3g}: the future leaks into the past")
         later_moved |= bool(np.abs(out[:, t + 1:] - base[:, t + 1:]).max() > atol)
     if not later_moved:
-        raise AssertionError("check_causal: the output never changed when the input did; the check would prove nothing")
+        raise AssertionError("check_causal: the output never changed when the input "
+                             "did; the check would prove nothing")
     return True

@@ -5,48 +5,56 @@
 # %% auto #0
 __all__ = ['MultiHeadAttention']
 
-# %% ../nbs/14_multihead.ipynb #5c37e38f
+# %% ../nbs/14_multihead.ipynb #e315f36a
 import numpy as np
 from .tensor import Tensor, backend
 from .nn import Module, Linear, Dropout
 from .attention import causal_mask, scaled_dot_product_attention
 
-# %% ../nbs/14_multihead.ipynb #7ca7b646
+# %% ../nbs/14_multihead.ipynb #66f977ef
 class MultiHeadAttention(Module):
-    "Causal self-attention with n_head heads computed together: the heads are a tensor axis, not a Python loop."
-    def __init__(self, d_model, n_head, context, dropout=0.0, bias=True, generator=None):
+    "Causal self-attention with n_head heads computed together, as a tensor axis."
+    def __init__(self, d_model, n_head, context, dropout=0.0, bias=True,
+                 generator=None):
         if n_head < 1 or d_model % n_head:
-            raise ValueError(f"MultiHeadAttention: d_model={d_model} must be a multiple of n_head={n_head} "
+            raise ValueError(f"MultiHeadAttention: d_model={d_model} must be "
+                             f"a multiple of n_head={n_head} "
                              f"(each head gets d_model // n_head numbers)")
-        self.d_model, self.n_head, self.head_size, self.context = d_model, n_head, d_model // n_head, context
-        self.qkv = Linear(d_model, 3 * d_model, bias=bias, generator=generator)   # every head's q, k, v in one product
-        self.proj = Linear(d_model, d_model, bias=bias, generator=generator)      # mixes the heads' answers
-        self.attn_dropout = Dropout(dropout, generator=generator)                # on the attention weights
-        self.resid_dropout = Dropout(dropout, generator=generator)               # on the output
+        self.d_model, self.n_head, self.context = d_model, n_head, context
+        self.head_size = d_model // n_head
+        # every head's q, k, v in one product; then a map that mixes the heads' answers
+        self.qkv = Linear(d_model, 3 * d_model, bias=bias, generator=generator)
+        self.proj = Linear(d_model, d_model, bias=bias, generator=generator)
+        self.attn_dropout = Dropout(dropout, generator=generator)   # on the weights
+        self.resid_dropout = Dropout(dropout, generator=generator)  # on the output
         self.mask = causal_mask(context)      # a constant array, not a Parameter
-        self.last_weights = None              # (B, nh, T, T) of the last call, for plots
+        self.last_weights = None              # (B, nh, T, T) of the last call
 
     def forward(self, x):
         if x.ndim != 3 or x.shape[-1] != self.d_model:
-            raise ValueError(f"MultiHeadAttention expects x of shape (B, T, {self.d_model}), got {tuple(x.shape)}")
+            raise ValueError(f"MultiHeadAttention expects x of shape "
+                             f"(B, T, {self.d_model}), got {tuple(x.shape)}")
         B, T, C = x.shape
         nh, hs = self.n_head, self.head_size
         qkv = self.qkv(x).reshape(B, T, 3, nh, hs)            # (B, T, 3, nh, hs)
         qkv = qkv.permute(2, 0, 3, 1, 4)                      # (3, B, nh, T, hs)
         q, k, v = qkv[0], qkv[1], qkv[2]                      # (B, nh, T, hs) each
         y = self.attend(q, k, v)                              # (B, nh, T, hs)
-        y = y.transpose(1, 2).reshape(B, T, C)                # (B, T, nh, hs) -> (B, T, C): heads side by side
+        # heads side by side: (B, nh, T, hs) -> (B, T, nh, hs) -> (B, T, C)
+        y = y.transpose(1, 2).reshape(B, T, C)
         return self.resid_dropout(self.proj(y))               # (B, T, C)
 
     def attend(self, q, k, v):
-        "Causal attention of queries (B, nh, Tq, hs) over keys and values (B, nh, Tk, hs), the queries being the last Tq positions."
+        "Causal attention of q (B, nh, Tq, hs), the last Tq positions, over k, v (Tk)."
         Tq, Tk = q.shape[-2], k.shape[-2]
         if Tk > self.context:
-            raise ValueError(f"MultiHeadAttention: {Tk} positions is longer than the context of {self.context}")
-        mask = self.mask[Tk - Tq:Tk, :Tk]                     # (Tq, Tk): query i sits at position Tk - Tq + i
-        out, weights = scaled_dot_product_attention(q, k, v, mask=mask, dropout=self.attn_dropout)
-        self.last_weights = weights.detach()                  # (B, nh, Tq, Tk)
-        return out                                            # (B, nh, Tq, hs)
+            raise ValueError(f"MultiHeadAttention: {Tk} positions is longer than "
+                             f"the context of {self.context}")
+        mask = self.mask[Tk - Tq:Tk, :Tk]       # (Tq, Tk): query i sits at Tk - Tq + i
+        out, weights = scaled_dot_product_attention(q, k, v, mask=mask,
+                                                    dropout=self.attn_dropout)
+        self.last_weights = weights.detach()    # (B, nh, Tq, Tk)
+        return out                              # (B, nh, Tq, hs)
 
     def extra_repr(self):
         return f"d_model={self.d_model}, n_head={self.n_head}, context={self.context}"
