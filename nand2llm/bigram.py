@@ -5,31 +5,37 @@
 # %% auto #0
 __all__ = ['pair_counts', 'CountingBigram', 'NeuralBigram', 'generate', 'baseline_losses']
 
-# %% ../nbs/12_bigram.ipynb #1e9ab073
+# %% ../nbs/12_bigram.ipynb #6197c0d4
 import math
 import numpy as np
 from .tensor import Tensor, backend, cross_entropy, no_grad
 from .nn import Module, Embedding
 
-# %% ../nbs/12_bigram.ipynb #1e2b8c76
+# %% ../nbs/12_bigram.ipynb #2b5536c1
 def pair_counts(tokens, vocab_size):
-    "A (vocab_size, vocab_size) int64 table: entry [a, b] counts how often token b directly follows token a."
+    "A (V, V) int64 table: entry [a, b] counts how often token b directly follows a."
     tokens = np.asarray(tokens)
-    if tokens.ndim != 1 or (tokens.size and not np.issubdtype(tokens.dtype, np.integer)):
-        raise ValueError(f"pair_counts needs a 1-D array of integer token ids, got shape {tokens.shape} and dtype {tokens.dtype}")
+    integer = np.issubdtype(tokens.dtype, np.integer)
+    if tokens.ndim != 1 or (tokens.size and not integer):
+        raise ValueError(f"pair_counts needs a 1-D array of integer token ids, "
+                         f"got shape {tokens.shape} and dtype {tokens.dtype}")
     if tokens.size and (tokens.min() < 0 or tokens.max() >= vocab_size):
         bad = tokens.max() if tokens.max() >= vocab_size else tokens.min()
-        raise ValueError(f"token id {bad} is out of range for a vocabulary of {vocab_size} (ids 0..{vocab_size - 1})")
+        raise ValueError(f"token id {bad} is out of range for a vocabulary of "
+                         f"{vocab_size} (ids 0..{vocab_size - 1})")
     tokens = tokens.astype(np.int64)
-    pair_ids = tokens[:-1] * vocab_size + tokens[1:]                  # one number per (a, b) pair
-    return np.bincount(pair_ids, minlength=vocab_size * vocab_size).reshape(vocab_size, vocab_size)
+    # one number per (a, b) pair
+    pair_ids = tokens[:-1] * vocab_size + tokens[1:]
+    counts = np.bincount(pair_ids, minlength=vocab_size * vocab_size)
+    return counts.reshape(vocab_size, vocab_size)                      # (V, V)
 
-# %% ../nbs/12_bigram.ipynb #c350c29d
+# %% ../nbs/12_bigram.ipynb #012ef807
 class CountingBigram:
-    "p(next = b | current = a) = (count[a, b] + k) / (count[a, :].sum() + k * V): a bigram model fitted by counting."
+    "A bigram fitted by counting: p(b | a) = (count[a, b] + k) / (count[a].sum() + kV)."
     def __init__(self, vocab_size, smoothing=1.0):
         if smoothing < 0:
-            raise ValueError(f"smoothing must be >= 0 (it is added to every count), got {smoothing}")
+            raise ValueError(f"smoothing must be >= 0 (it is added to every count), "
+                             f"got {smoothing}")
         self.vocab_size, self.smoothing = vocab_size, smoothing
         self.counts = np.zeros((vocab_size, vocab_size), dtype=np.int64)
 
@@ -39,8 +45,9 @@ class CountingBigram:
         return self
 
     def next_token_probs(self, idx):
-        "p(next | current) for each current token in `idx`: shape (*idx.shape, V); a row never seen (k = 0) is uniform."
-        smoothed = self.counts[np.asarray(idx)] + self.smoothing     # float64, only the rows asked for
+        "p(next | current) for the tokens `idx`: (*idx.shape, V); unseen rows uniform."
+        # float64, only the rows asked for
+        smoothed = self.counts[np.asarray(idx)] + self.smoothing
         totals = smoothed.sum(axis=-1, keepdims=True)
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(totals > 0, smoothed / totals, 1.0 / self.vocab_size)
@@ -51,30 +58,34 @@ class CountingBigram:
         return self.next_token_probs(np.arange(self.vocab_size))
 
     def loss(self, tokens):
-        "Mean cross-entropy, in nats, of predicting each token of `tokens` from the one before it."
+        "Mean cross-entropy, in nats, of predicting each token from the one before it."
         tokens = np.asarray(tokens, dtype=np.int64)
         if len(tokens) < 2:
-            raise ValueError(f"need at least 2 tokens to predict one, got {len(tokens)}")
+            raise ValueError(f"need at least 2 tokens to predict one, "
+                             f"got {len(tokens)}")
         with np.errstate(divide="ignore"):
             return float(-np.log(self.probs[tokens[:-1], tokens[1:]]).mean())
 
     def __call__(self, idx, targets=None):
-        "Like a model's forward: log-probabilities as logits (*idx.shape, V), and the loss if `targets` are given."
+        "Like a model's forward: (log-probabilities as logits, loss if targets given)."
         with np.errstate(divide="ignore"):
-            log_probs = np.log(self.next_token_probs(idx))          # (*idx.shape, V); log 0 = -inf
+            # log 0 = -inf for pairs a k = 0 model never saw
+            log_probs = np.log(self.next_token_probs(idx))            # (*idx.shape, V)
         loss = None
         if targets is not None:
-            picked = np.take_along_axis(log_probs, np.asarray(targets)[..., None], axis=-1)
+            target_ids = np.asarray(targets)[..., None]
+            picked = np.take_along_axis(log_probs, target_ids, axis=-1)
             loss = float(-picked.mean())
         return Tensor(log_probs), loss
 
-# %% ../nbs/12_bigram.ipynb #6e9a7b49
+# %% ../nbs/12_bigram.ipynb #e2542d38
 class NeuralBigram(Module):
-    "A bigram model as a network: row `a` of an Embedding(V, V) holds the next-token logits after token `a`."
+    "A bigram as a network: row `a` of an Embedding(V, V) holds the logits after `a`."
     def __init__(self, vocab_size):
         self.vocab_size = vocab_size
         self.next_token_logits = Embedding(vocab_size, vocab_size)
-        self.next_token_logits.weight.data[...] = 0            # all logits equal: the uniform model, loss ln V
+        # all logits equal: the uniform model, loss ln V
+        self.next_token_logits.weight.data[...] = 0
 
     def forward(self, idx, targets=None):
         logits = self.next_token_logits(idx)                    # (B, T, V)
@@ -83,39 +94,50 @@ class NeuralBigram(Module):
 
     def extra_repr(self): return f"vocab_size={self.vocab_size}"
 
-# %% ../nbs/12_bigram.ipynb #47c5fdba
+# %% ../nbs/12_bigram.ipynb #e478ce4a
 def generate(model, idx, max_new_tokens, rng=None, temperature=1.0, context=None):
-    "Append `max_new_tokens` tokens to `idx` (B, T), each drawn from softmax(logits / temperature) at the last position."
+    "Append `max_new_tokens` tokens to `idx` (B, T), drawn from softmax(logits / T)."
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     if temperature <= 0:
-        raise ValueError(f"temperature must be > 0 (it divides the logits), got {temperature}")
+        raise ValueError(f"temperature must be > 0 (it divides the logits), "
+                         f"got {temperature}")
     idx = np.asarray(idx, dtype=np.int64)
     single = idx.ndim == 1
     if single: idx = idx[None]                                          # (1, T)
     if idx.ndim != 2 or idx.shape[1] == 0:
-        raise ValueError(f"idx must be a (B, T) array of token ids with T >= 1, got shape {idx.shape}")
+        raise ValueError(f"idx must be a (B, T) array of token ids with T >= 1, "
+                         f"got shape {idx.shape}")
     for _ in range(max_new_tokens):
-        window = idx if context is None else idx[:, -context:]         # what the model can look at
+        # what the model can look at
+        window = idx if context is None else idx[:, -context:]
         with no_grad():
             out = model(window)
         logits = out[0] if isinstance(out, tuple) else out
-        last = np.asarray(logits.numpy() if isinstance(logits, Tensor) else logits, dtype=np.float64)[:, -1] / temperature
+        if isinstance(logits, Tensor):
+            logits = logits.numpy()
+        # the scores at the last position
+        last = np.asarray(logits, dtype=np.float64)[:, -1] / temperature     # (B, V)
         probs = np.exp(last - last.max(axis=1, keepdims=True))
         probs /= probs.sum(axis=1, keepdims=True)                       # (B, V)
         u = rng.random((len(probs), 1))
-        next_ids = np.minimum((probs.cumsum(axis=1) < u).sum(axis=1), probs.shape[1] - 1)    # inverse CDF
+        # inverse CDF; the minimum guards against rounding in the last cumsum
+        below = (probs.cumsum(axis=1) < u).sum(axis=1)
+        next_ids = np.minimum(below, probs.shape[1] - 1)
         idx = np.concatenate([idx, next_ids[:, None]], axis=1)          # (B, T + 1)
     return idx[0] if single else idx
 
-# %% ../nbs/12_bigram.ipynb #28498704
+# %% ../nbs/12_bigram.ipynb #8889afc3
 def baseline_losses(train_tokens, val_tokens, vocab_size, smoothing=0.1):
-    "Train and validation losses (nats per token) of the uniform, unigram and counting bigram models."
-    train_tokens, val_tokens = np.asarray(train_tokens, dtype=np.int64), np.asarray(val_tokens, dtype=np.int64)
-    unigram = np.bincount(train_tokens[1:], minlength=vocab_size) + smoothing       # counts of the targets
+    "Train and val losses (nats per token) of the uniform, unigram and bigram models."
+    train_tokens = np.asarray(train_tokens, dtype=np.int64)
+    val_tokens = np.asarray(val_tokens, dtype=np.int64)
+    # counts of the targets
+    unigram = np.bincount(train_tokens[1:], minlength=vocab_size) + smoothing
     unigram = unigram / unigram.sum()
     bigram = CountingBigram(vocab_size, smoothing).fit(train_tokens)
     return {
         "uniform": {"train": math.log(vocab_size), "val": math.log(vocab_size)},
-        "unigram": {"train": float(-np.log(unigram[train_tokens[1:]]).mean()), "val": float(-np.log(unigram[val_tokens[1:]]).mean())},
+        "unigram": {"train": float(-np.log(unigram[train_tokens[1:]]).mean()),
+                    "val": float(-np.log(unigram[val_tokens[1:]]).mean())},
         "bigram": {"train": bigram.loss(train_tokens), "val": bigram.loss(val_tokens)},
     }
