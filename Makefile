@@ -34,11 +34,11 @@ sysdeps:
 
 # Every notebook's tests (slow cells skipped), the sync and layout checks, a smoke build of the book.
 test: install sysdeps
-	$(BIN)/python -m pytest -n 2 --dist loadfile
+	$(BIN)/python -m pytest -n 2 --dist load
 
 # The same, with the slow cells (real training runs) included.
 test-slow: install sysdeps
-	NAND2LLM_TEST_FLAGS=slow $(BIN)/python -m pytest -n 2 --dist loadfile
+	NAND2LLM_TEST_FLAGS=slow $(BIN)/python -m pytest -n 2 --dist load
 
 # The book: book/_build/html/index.html, book/_build/nand2llm.pdf, and README.md from nbs/index.ipynb.
 book: install sysdeps
