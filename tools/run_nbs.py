@@ -5,7 +5,7 @@ code), so after changing a chapter run it again:
 
     python tools/run_nbs.py nbs/01_arrays.ipynb      # one chapter
     python tools/run_nbs.py                          # every chapter in nbs/
-    python tools/run_nbs.py --skip slow nbs/16_gpt.ipynb
+    python tools/run_nbs.py --skip slow nbs/16_gpt.ipynb   # keep the slow cells' saved outputs
 
 Cells marked `#| eval: false` are not run and keep no output. Cells carrying a
 flag named with --skip (for example `#| slow`) keep the output they already had.
@@ -72,7 +72,9 @@ def run_notebook(path, skip=()):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("notebooks", nargs="*", help="notebooks to run (default: every chapter in nbs/)")
-    ap.add_argument("--skip", nargs="*", default=[], help="cell flags whose cells are not re-run (e.g. slow gpu)")
+    ap.add_argument("--skip", action="append", default=[], metavar="FLAG",
+                    help="a cell flag whose cells are not re-run, keeping their saved outputs "
+                         "(repeatable: --skip slow --skip gpu)")
     args = ap.parse_args(argv)
     root = Path(__file__).resolve().parent.parent
     sys.path.insert(0, str(root))  # the chapters import nand2llm even when it is not installed
