@@ -5,33 +5,38 @@
 # %% auto #0
 __all__ = ['FeedForward', 'Block']
 
-# %% ../nbs/15_block.ipynb #0e783e55
+# %% ../nbs/15_block.ipynb #8a272530
 import numpy as np
 from .nn import Module, Linear, LayerNorm, Dropout, GELU
 from .multihead import MultiHeadAttention
 
-# %% ../nbs/15_block.ipynb #c2e2c670
+# %% ../nbs/15_block.ipynb #91ef1105
 class FeedForward(Module):
-    "The per-position MLP of a transformer block: Linear(d, 4d) -> GELU (tanh) -> Linear(4d, d) -> dropout."
+    "The per-position MLP: Linear(d, 4d) -> GELU (tanh) -> Linear(4d, d) -> dropout."
     def __init__(self, d_model, hidden=None, dropout=0.0, bias=True, generator=None):
         hidden = 4 * d_model if hidden is None else hidden
         if d_model <= 0 or hidden <= 0:
-            raise ValueError(f"FeedForward needs positive sizes, got d_model={d_model}, hidden={hidden}")
-        self.fc = Linear(d_model, hidden, bias=bias, generator=generator)       # widen: one feature detector per row
+            raise ValueError(f"FeedForward needs positive sizes, "
+                             f"got d_model={d_model}, hidden={hidden}")
+        # widen: one feature detector per row
+        self.fc = Linear(d_model, hidden, bias=bias, generator=generator)
         self.act = GELU()
-        self.out = Linear(hidden, d_model, bias=bias, generator=generator)      # write back into the stream
+        # write back into the stream
+        self.out = Linear(hidden, d_model, bias=bias, generator=generator)
         self.dropout = Dropout(dropout, generator=generator)
 
     def forward(self, x):
         hidden = self.act(self.fc(x))            # (B, T, 4C)
         return self.dropout(self.out(hidden))    # (B, T, C)
 
-# %% ../nbs/15_block.ipynb #3610caeb
+# %% ../nbs/15_block.ipynb #999c4b49
 class Block(Module):
     "A pre-norm transformer block: x + attn(ln1(x)), then x + mlp(ln2(x))."
-    def __init__(self, d_model, n_head, context, dropout=0.0, bias=True, generator=None):
+    def __init__(self, d_model, n_head, context, dropout=0.0, bias=True,
+                 generator=None):
         self.ln1 = LayerNorm(d_model)
-        self.attn = MultiHeadAttention(d_model, n_head, context, dropout=dropout, bias=bias, generator=generator)
+        self.attn = MultiHeadAttention(d_model, n_head, context, dropout=dropout,
+                                       bias=bias, generator=generator)
         self.ln2 = LayerNorm(d_model)
         self.mlp = FeedForward(d_model, dropout=dropout, bias=bias, generator=generator)
 

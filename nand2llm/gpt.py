@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['PRESETS', 'PRESET_BATCH_SIZES', 'GPTConfig', 'GPT', 'count_parameters', 'generate']
 
-# %% ../nbs/16_gpt.ipynb #56226779
+# %% ../nbs/16_gpt.ipynb #43192637
 import math
 from dataclasses import dataclass, asdict
 import numpy as np
@@ -13,73 +13,86 @@ from .tensor import Tensor, backend, no_grad, cross_entropy
 from .nn import Module, Embedding, LayerNorm, Dropout, ModuleList, normal_
 from .block import Block
 
-# %% ../nbs/16_gpt.ipynb #2b2d3adb
+# %% ../nbs/16_gpt.ipynb #4ec190ad
 PRESETS = {  # the benchmark configurations of bench/README.md
     "tiny":   dict(vocab_size=256, context=64,  d_model=64,  n_layer=2, n_head=4),
     "small":  dict(vocab_size=256, context=128, d_model=128, n_layer=4, n_head=4),
     "medium": dict(vocab_size=512, context=256, d_model=256, n_layer=6, n_head=8),
 }
-PRESET_BATCH_SIZES = {"tiny": 8, "small": 16, "medium": 8}  # training batch sizes of the benchmarks, not model settings
+# the training batch sizes of the benchmarks (not model settings)
+PRESET_BATCH_SIZES = {"tiny": 8, "small": 16, "medium": 8}
 
 @dataclass
 class GPTConfig:
     "The sizes that define a TinyGPT; checked when created."
-    vocab_size: int = 256    # how many token ids: 256 bytes, or a BPE vocabulary, plus special tokens
-    context: int = 64        # the longest sequence the model reads: positions 0 .. context-1
-    d_model: int = 64        # the width C of the residual stream, the size of every embedding
-    n_layer: int = 2         # how many blocks
-    n_head: int = 4          # attention heads per block; each has d_model // n_head dimensions
-    dropout: float = 0.0     # dropout probability while training (0: none, as in the benchmarks)
-    bias: bool = True        # biases in the linear layers (LayerNorms always keep theirs)
+    vocab_size: int = 256  # how many token ids: bytes or BPE tokens, plus special ones
+    context: int = 64      # the longest sequence the model reads: positions 0..T-1
+    d_model: int = 64      # the width C of the residual stream and of every embedding
+    n_layer: int = 2       # how many blocks
+    n_head: int = 4        # attention heads per block, of d_model // n_head dims each
+    dropout: float = 0.0   # dropout probability while training (0: none, as in bench)
+    bias: bool = True      # biases in the linear layers (LayerNorms always keep theirs)
 
     def __post_init__(self):
         for name in ("vocab_size", "context", "d_model", "n_layer", "n_head"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"GPTConfig.{name} must be a positive whole number, got {value!r}")
+            whole = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+            if not whole or value < 1:
+                raise ValueError(f"GPTConfig.{name} must be a positive whole number, "
+                                 f"got {value!r}")
         if self.d_model % self.n_head:
-            raise ValueError(f"GPTConfig: d_model={self.d_model} must be a multiple of n_head={self.n_head}")
+            raise ValueError(f"GPTConfig: d_model={self.d_model} must be a multiple "
+                             f"of n_head={self.n_head}")
         if not 0 <= self.dropout < 1:
-            raise ValueError(f"GPTConfig.dropout must be in [0, 1), got {self.dropout!r}")
+            raise ValueError(f"GPTConfig.dropout must be in [0, 1), "
+                             f"got {self.dropout!r}")
 
     @classmethod
     def preset(cls, name, vocab_size=None, **overrides):
-        "The benchmark configuration `name` ('tiny', 'small' or 'medium'), optionally with another vocab_size or other fields."
+        "The benchmark configuration 'tiny', 'small' or 'medium', with overrides."
         if name not in PRESETS:
-            raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
+            raise ValueError(f"unknown preset {name!r}; "
+                             f"choose one of {sorted(PRESETS)}")
         values = {**PRESETS[name], **overrides}
-        if vocab_size is not None: values["vocab_size"] = vocab_size
+        if vocab_size is not None:
+            values["vocab_size"] = vocab_size
         return cls(**values)
 
-# %% ../nbs/16_gpt.ipynb #d5b7fc1d
+# %% ../nbs/16_gpt.ipynb #eb66715c
 class GPT(Module):
-    "A decoder-only transformer: token + position embeddings, n_layer pre-norm blocks, a final LayerNorm, a tied output layer."
+    "A decoder-only transformer: embeddings, n_layer blocks, final norm, tied output."
     def __init__(self, config, generator=None):
         self.config = c = config
-        self.wte = Embedding(c.vocab_size, c.d_model, generator=generator)   # token id -> vector
-        self.wpe = Embedding(c.context, c.d_model, generator=generator)      # position -> vector (learned)
+        # token id -> vector; position -> vector (learned)
+        self.wte = Embedding(c.vocab_size, c.d_model, generator=generator)
+        self.wpe = Embedding(c.context, c.d_model, generator=generator)
         self.drop = Dropout(c.dropout, generator=generator)
-        self.blocks = ModuleList(Block(c.d_model, c.n_head, c.context, dropout=c.dropout, bias=c.bias, generator=generator)
-                                 for _ in range(c.n_layer))
+        self.blocks = ModuleList(
+            Block(c.d_model, c.n_head, c.context, dropout=c.dropout, bias=c.bias,
+                  generator=generator)
+            for _ in range(c.n_layer))
         self.ln_f = LayerNorm(c.d_model)
         self._init_weights(generator)
 
     def _init_weights(self, generator=None):
         "GPT-2's initialisation: matrices ~ N(0, 0.02^2), biases 0, LayerNorm gains 1."
         for name, p in self.named_parameters():
-            if p.ndim >= 2: normal_(p, 0.0, 0.02, generator)
-            elif name.endswith("bias"): p.data[...] = 0        # LayerNorm weights keep their ones
+            if p.ndim >= 2:
+                normal_(p, 0.0, 0.02, generator)
+            elif name.endswith("bias"):   # LayerNorm weights keep their ones
+                p.data[...] = 0
 
     def forward(self, idx, targets=None):
-        "Logits (B, T, vocab_size) for token ids (B, T), and the mean cross-entropy if `targets` (B, T) are given."
+        "Logits (B, T, V) for ids (B, T); and the mean cross-entropy given `targets`."
         idx = self._check_ids(idx)
         B, T = idx.shape
-        x = self.wte(idx) + self.wpe(backend.xp.arange(T))   # (B, T, C) + (T, C) -> (B, T, C)
+        x = self.wte(idx) + self.wpe(backend.xp.arange(T))  # (B, T, C) + (T, C)
         x = self.drop(x)
         for block in self.blocks:
-            x = block(x)                                      # (B, T, C)
+            x = block(x)                                     # (B, T, C)
         x = self.ln_f(x)
-        logits = x @ self.wte.weight.T                        # (B, T, C) @ (C, V) -> (B, T, V): the tied head
+        # the tied head: (B, T, C) @ (C, V) -> (B, T, V)
+        logits = x @ self.wte.weight.T
         loss = None if targets is None else cross_entropy(logits, targets)
         return logits, loss
 
@@ -87,45 +100,54 @@ class GPT(Module):
         idx = idx.data if isinstance(idx, Tensor) else backend.xp.asarray(idx)
         c = self.config
         if idx.ndim != 2 or idx.dtype.kind not in "iu":
-            raise ValueError(f"GPT expects integer token ids of shape (B, T), got dtype {idx.dtype} and shape {tuple(idx.shape)}")
+            raise ValueError(f"GPT expects integer token ids of shape (B, T), "
+                             f"got dtype {idx.dtype} and shape {tuple(idx.shape)}")
         if idx.shape[1] > c.context:
-            raise ValueError(f"GPT: a sequence of {idx.shape[1]} tokens is longer than the context of {c.context}")
+            raise ValueError(f"GPT: a sequence of {idx.shape[1]} tokens is longer "
+                             f"than the context of {c.context}")
         if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= c.vocab_size):
             bad = int(idx.min()) if int(idx.min()) < 0 else int(idx.max())
-            raise ValueError(f"GPT: token id {bad} is out of range for vocab_size {c.vocab_size} (ids 0..{c.vocab_size - 1})")
+            raise ValueError(f"GPT: token id {bad} is out of range for vocab_size "
+                             f"{c.vocab_size} (ids 0..{c.vocab_size - 1})")
         return idx
 
-# %% ../nbs/16_gpt.ipynb #ca36ed4b
+# %% ../nbs/16_gpt.ipynb #b69ddc75
 def count_parameters(config):
-    "The number of parameters of GPT(config), from the formula: tied head counted once, positions included."
+    "The number of parameters of GPT(config), from the formula (tied head once)."
     c = config
-    linear_biases = 9 * c.d_model if c.bias else 0           # qkv 3C, proj C, fc 4C, out C
-    per_block = 12 * c.d_model**2 + linear_biases + 4 * c.d_model   # + two LayerNorms of 2C
-    return c.vocab_size * c.d_model + c.context * c.d_model + c.n_layer * per_block + 2 * c.d_model
+    # biases: qkv 3C, proj C, fc 4C, out C; two LayerNorms of 2C each
+    linear_biases = 9 * c.d_model if c.bias else 0
+    per_block = 12 * c.d_model**2 + linear_biases + 4 * c.d_model
+    embeddings = c.vocab_size * c.d_model + c.context * c.d_model
+    return embeddings + c.n_layer * per_block + 2 * c.d_model
 
-# %% ../nbs/16_gpt.ipynb #5ad8d25f
+# %% ../nbs/16_gpt.ipynb #6279a5d8
 def _sample_rows(probs, rng):
     "One index per row of `probs` (B, V), drawn with those probabilities by `rng`."
     cdf = np.cumsum(probs, axis=-1)
-    u = rng.random((probs.shape[0], 1)) * cdf[:, -1:]        # scaled so rounding in the sum cannot overflow
-    return (cdf <= u).sum(axis=-1)                           # the first position where the CDF passes u
+    # scaled by the total, so that rounding in the sum cannot push u past the end
+    u = rng.random((probs.shape[0], 1)) * cdf[:, -1:]
+    # the number of CDF entries <= u is the first index where the CDF passes u
+    return (cdf <= u).sum(axis=-1)
 
-# %% ../nbs/16_gpt.ipynb #16d2c65c
+# %% ../nbs/16_gpt.ipynb #f9b3db3e
 def generate(model, idx, max_new_tokens, temperature=1.0, rng=None):
-    "Append `max_new_tokens` sampled tokens to the ids `idx` (B, T) or (T,); returns a NumPy array of the same kind."
+    "Append `max_new_tokens` sampled tokens to the ids `idx`, (B, T) or (T,)."
     if temperature <= 0:
-        raise ValueError(f"temperature must be positive, got {temperature} (greedy decoding comes in chapter 18)")
+        raise ValueError(f"temperature must be positive, got {temperature} "
+                         f"(greedy decoding comes in chapter 18)")
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     idx = np.asarray(idx.numpy() if isinstance(idx, Tensor) else idx)
     single = idx.ndim == 1
-    idx = idx[None] if single else idx                       # (B, T)
+    idx = idx[None] if single else idx                        # (B, T)
     was_training = model.training
-    model.eval()                                             # no dropout while generating
+    model.eval()                                              # no dropout
     try:
         with no_grad():
             for _ in range(max_new_tokens):
                 logits, _ = model(idx[:, -model.config.context:])   # (B, T', V)
-                last = np.asarray(logits[:, -1].numpy(), dtype=np.float64) / temperature   # (B, V)
+                last = logits[:, -1].numpy().astype(np.float64)      # (B, V)
+                last = last / temperature
                 probs = np.exp(last - last.max(axis=-1, keepdims=True))
                 probs /= probs.sum(axis=-1, keepdims=True)
                 idx = np.concatenate([idx, _sample_rows(probs, rng)[:, None]], axis=1)
