@@ -12,7 +12,7 @@ __all__ = ['RUN_PRESETS', 'MODEL_PRESETS', 'CHECKPOINT_FORMAT', 'CHECKPOINT', 'M
            'evaluate', 'format_duration', 'format_progress', 'ProgressBar', 'read_metrics', 'MetricsLog', 'TrainResult',
            'train', 'load_run', 'plot_metrics', 'main']
 
-# %% ../nbs/17_train.ipynb #26888d58
+# %% ../nbs/17_train.ipynb #9217a263
 import argparse
 import dataclasses
 import difflib
@@ -38,7 +38,7 @@ from .optim import AdamW, clip_grad_norm_, warmup_cosine, weight_decay_groups
 from .tensor import no_grad
 from .tokenizers import ENDOFTEXT, BPETokenizer, ByteTokenizer, Tokenizer
 
-# %% ../nbs/17_train.ipynb #97ed5a45
+# %% ../nbs/17_train.ipynb #fa6379a0
 _PRESET_TOML = """\
 # {name}: TinyGPT '{model}' on the book, byte tokens
 [model]
@@ -98,10 +98,11 @@ RUN_PRESETS = {
 def preset_toml(name):
     "The TOML text of the run preset `name` ('tiny', 'small' or 'medium')."
     if name not in RUN_PRESETS:
-        raise ValueError(f"unknown preset {name!r}; choose one of {sorted(RUN_PRESETS)}")
+        raise ValueError(f"unknown preset {name!r}; "
+                         f"choose one of {sorted(RUN_PRESETS)}")
     return _PRESET_TOML.format(name=name, **RUN_PRESETS[name])
 
-# %% ../nbs/17_train.ipynb #d827a949
+# %% ../nbs/17_train.ipynb #14b3fb10
 # chapter 16's GPTConfig presets (the vocabulary size comes from the tokenizer)
 MODEL_PRESETS = {
     "tiny": dict(context=64, d_model=64, n_layer=2, n_head=4),
@@ -183,7 +184,7 @@ class RunConfig:
     training: TrainingConfig = field(default_factory=TrainingConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
 
-# %% ../nbs/17_train.ipynb #13555c0f
+# %% ../nbs/17_train.ipynb #956a988d
 class ConfigError(ValueError):
     "A run configuration that cannot be used; the message names the key."
 
@@ -230,7 +231,7 @@ def _build(cls, table, prefix):
             values[key] = _check_type(value, typ, name)
     return cls(**values)
 
-# %% ../nbs/17_train.ipynb #e139b48c
+# %% ../nbs/17_train.ipynb #044ac031
 def _require(ok, key, expected, value):
     if not ok:
         raise ConfigError(f"{key}: expected {expected}, got {value!r}")
@@ -285,7 +286,7 @@ def validate_config(config):
     _require(bool(config.output.dir), "output.dir", "a folder name", config.output.dir)
     return config
 
-# %% ../nbs/17_train.ipynb #a58b20f7
+# %% ../nbs/17_train.ipynb #383ce59e
 def _toml_loads(text):
     "Parse TOML with the standard library (Python 3.11+) or the `tomli` package (3.10)."
     try:
@@ -321,7 +322,7 @@ def write_preset(name, path):
     Path(path).write_text(preset_toml(name), encoding="utf-8")
     return Path(path)
 
-# %% ../nbs/17_train.ipynb #7c9a69ab
+# %% ../nbs/17_train.ipynb #794b85e8
 def _toml_value(value):
     if isinstance(value, bool): return "true" if value else "false"
     if isinstance(value, (int, float)): return repr(value)
@@ -341,7 +342,7 @@ def config_to_toml(config):
         lines.append("")
     return "\n".join(lines)
 
-# %% ../nbs/17_train.ipynb #cbc1561e
+# %% ../nbs/17_train.ipynb #16fda7b0
 _DTYPES = {"F64": "<f8", "F32": "<f4", "F16": "<f2",
            "I64": "<i8", "I32": "<i4", "I16": "<i2", "I8": "i1",
            "U64": "<u8", "U32": "<u4", "U16": "<u2", "U8": "u1", "BOOL": "?"}
@@ -377,7 +378,7 @@ def safetensors_bytes(tensors, metadata=None):
     text += b" " * (-len(text) % 8)        # pad with spaces to a multiple of 8 bytes
     return [struct.pack("<Q", len(text)), text] + [_tensor_bytes(a) for a in arrays]
 
-# %% ../nbs/17_train.ipynb #2c0ab1cc
+# %% ../nbs/17_train.ipynb #6c347926
 def _parse_safetensors(data, source="safetensors data"):
     "(header dict, data offset) of the safetensors bytes `data`, checked."
     if len(data) < 8:
@@ -441,7 +442,7 @@ def safetensors_loads(data, source="safetensors data"):
         raise ValueError(f"{source}: {size - end:,} bytes after the last array")
     return tensors, metadata
 
-# %% ../nbs/17_train.ipynb #c47e7eb0
+# %% ../nbs/17_train.ipynb #b350513b
 def atomic_write(path, write):
     "Create or replace the file `path` all at once; `write(f)` writes its contents."
     path = Path(path)
@@ -468,7 +469,7 @@ def load_safetensors(path):
     "(tensors, metadata) from the safetensors file at `path`."
     return safetensors_loads(Path(path).read_bytes(), str(path))
 
-# %% ../nbs/17_train.ipynb #7b70074c
+# %% ../nbs/17_train.ipynb #a49b0122
 CHECKPOINT_FORMAT = "nand2llm-checkpoint-1"
 
 def _rng_state():
@@ -521,7 +522,7 @@ def load_checkpoint(path):
             "optimizer": {"state": state, "param_groups": groups},
             "rng": json.loads(meta["rng"]), "metadata": meta}
 
-# %% ../nbs/17_train.ipynb #b7519201
+# %% ../nbs/17_train.ipynb #f673c058
 def _documents(data_config):
     docs = []
     if "book" in data_config.corpus: docs += book_documents()
@@ -547,16 +548,17 @@ def prepare_data(config):
     return (tokenizer, corpus_tokens(train_docs, encode, eot=eot),
             corpus_tokens(val_docs, encode, eot=eot))
 
-# %% ../nbs/17_train.ipynb #4ea99f65
+# %% ../nbs/17_train.ipynb #3a92af79
 def data_fingerprint(*token_arrays):
-    "A short hash of token streams: equal for the same tokens, whatever their integer dtype."
+    "A short hash of token streams: equal for equal tokens, whatever the integer dtype."
     digest = hashlib.blake2b(digest_size=8)
     for tokens in token_arrays:
         digest.update(np.ascontiguousarray(tokens, dtype="<i8").tobytes())
-        digest.update(b"|")                     # so that ([1, 2], [3]) differs from ([1], [2, 3])
+        # a separator, so that ([1, 2], [3]) differs from ([1], [2, 3])
+        digest.update(b"|")
     return digest.hexdigest()
 
-# %% ../nbs/17_train.ipynb #85cdb3e0
+# %% ../nbs/17_train.ipynb #1b10997d
 def build_model(model_config, vocab_size):
     "Chapter 16's GPT with the run's sizes and the tokenizer's vocabulary."
     from nand2llm.gpt import GPT, GPTConfig
@@ -577,7 +579,7 @@ def lr_at(step, config):
     total = config.training.steps if s.total_steps is None else s.total_steps
     return warmup_cosine(step, config.optimizer.lr, s.warmup, total, s.min_lr)
 
-# %% ../nbs/17_train.ipynb #35d0c277
+# %% ../nbs/17_train.ipynb #4792c741
 def accumulate_gradients(model, batches):
     "Gradients of the mean loss over equal-sized `batches`, one at a time; returns it."
     model.zero_grad()
@@ -597,7 +599,7 @@ def train_step(model, optimizer, batches, lr, grad_clip=0.0):
     optimizer.step()
     return loss, grad_norm
 
-# %% ../nbs/17_train.ipynb #10779da7
+# %% ../nbs/17_train.ipynb #6cbddb19
 def evaluate(model, batches):
     "Mean loss over `batches`, in eval mode and without gradients."
     was_training = model.training
@@ -608,7 +610,7 @@ def evaluate(model, batches):
     finally:
         model.train(was_training)
 
-# %% ../nbs/17_train.ipynb #164c2961
+# %% ../nbs/17_train.ipynb #fc2d638f
 def format_duration(seconds):
     "Seconds as H:MM:SS or M:SS."
     if not math.isfinite(seconds): return "?"
@@ -623,7 +625,7 @@ def format_progress(step, total, loss, tokens_per_s, eta_s, width=20):
     return (f"step {step:>{len(str(total))}}/{total} [{bar}] loss {loss:.4f} | "
             f"{tokens_per_s:,.0f} tok/s | ETA {format_duration(eta_s)}")
 
-# %% ../nbs/17_train.ipynb #86cfdc07
+# %% ../nbs/17_train.ipynb #10b5e8b4
 class ProgressBar:
     "A one-line progress display on a terminal (off when not a TTY, or quiet)."
     def __init__(self, total, start=0, stream=None, enabled=None):
@@ -647,7 +649,7 @@ class ProgressBar:
     def close(self):
         if self.enabled: self.stream.write("\n")
 
-# %% ../nbs/17_train.ipynb #28d6dd2d
+# %% ../nbs/17_train.ipynb #7eba956c
 def read_metrics(path):
     "The records of a JSON-lines metrics log, as dicts; a torn last line is ignored."
     records = []
@@ -682,7 +684,7 @@ class MetricsLog:
     def read(self):
         return read_metrics(self.path)
 
-# %% ../nbs/17_train.ipynb #95172c18
+# %% ../nbs/17_train.ipynb #5d4418ca
 CHECKPOINT, METRICS, TOKENIZER, CONFIG = ("checkpoint.safetensors", "metrics.jsonl",
                                          "tokenizer.json", "config.toml")
 
@@ -728,8 +730,9 @@ def train(config, resume=False, out_dir=None, quiet=False, stop_after=None,
     tokenizer, train_tokens, val_tokens = prepare_data(config)
     fingerprint = data_fingerprint(train_tokens, val_tokens)
     if resume and ckpt["metadata"].get("data") != fingerprint:
-        raise ConfigError(f"cannot resume: the data changed since the checkpoint (fingerprint "
-                          f"{ckpt['metadata'].get('data')} -> {fingerprint})")
+        raise ConfigError("cannot resume: the data changed since the checkpoint "
+                          f"(fingerprint {ckpt['metadata'].get('data')} -> "
+                          f"{fingerprint})")
     context = config.model.sizes()["context"]
     nn.manual_seed(t.seed)                           # initial weights, then dropout
     model = (model_fn or build_model)(config.model, tokenizer.vocab_size)
@@ -750,8 +753,9 @@ def train(config, resume=False, out_dir=None, quiet=False, stop_after=None,
         tokenizer.save(out / TOKENIZER)
         log.reset()
         step = 0
-        log.append({"step": 0, "val_loss": evaluate(model, val_batches), "data": fingerprint,
-                    "train_tokens": len(train_tokens), "val_tokens": len(val_tokens)})
+        log.append({"step": 0, "val_loss": evaluate(model, val_batches),
+                    "data": fingerprint, "train_tokens": len(train_tokens),
+                    "val_tokens": len(val_tokens)})
     end = t.steps if stop_after is None else min(t.steps, stop_after)
     tokens_per_step = t.batch_size * t.grad_accum * context
     bar = ProgressBar(t.steps, start=step, enabled=False if quiet else None)
@@ -774,9 +778,9 @@ def train(config, resume=False, out_dir=None, quiet=False, stop_after=None,
     bar.close()
     return TrainResult(model, log.read(), out)
 
-# %% ../nbs/17_train.ipynb #28581784
+# %% ../nbs/17_train.ipynb #541210ca
 def load_run(out_dir, model_fn=None):
-    "(model, tokenizer, config) of the run in `out_dir`, from its checkpoint, in eval mode."
+    "(model, tokenizer, config) of the run in `out_dir`, in eval mode."
     out = Path(out_dir)
     ckpt = load_checkpoint(out / CHECKPOINT)
     tokenizer = Tokenizer.load(out / TOKENIZER)
@@ -784,7 +788,7 @@ def load_run(out_dir, model_fn=None):
     model.load_state_dict(ckpt["model"])
     return model.eval(), tokenizer, ckpt["config"]
 
-# %% ../nbs/17_train.ipynb #598c1aec
+# %% ../nbs/17_train.ipynb #083f51ce
 def plot_metrics(log, ax=None, label="", smooth=20):
     "Training loss (raw and a moving average) and validation loss against the step."
     import matplotlib.pyplot as plt
@@ -799,7 +803,8 @@ def plot_metrics(log, ax=None, label="", smooth=20):
         line, = ax.plot(steps, losses, alpha=0.3, lw=0.8)
         if len(losses) >= smooth > 1:
             kernel = np.ones(smooth) / smooth
-            centre = steps[(smooth - 1) // 2:len(steps) - smooth // 2]   # centred window
+            # the step at the centre of each window
+            centre = steps[(smooth - 1) // 2:len(steps) - smooth // 2]
             ax.plot(centre, np.convolve(losses, kernel, "valid"),
                     color=line.get_color(), label=f"{prefix}train (mean of {smooth})")
         else:
@@ -813,7 +818,7 @@ def plot_metrics(log, ax=None, label="", smooth=20):
     ax.legend()
     return ax
 
-# %% ../nbs/17_train.ipynb #94b60306
+# %% ../nbs/17_train.ipynb #033bc3e3
 # name -> (add_arguments(parser), run(args) -> exit status); later chapters add theirs
 COMMANDS = {}
 
