@@ -6,7 +6,7 @@
 __all__ = ['BYTE_EOT', 'BYTE_VOCAB_SIZE', 'TOKEN_FILE_MAGIC', 'Document', 'notebook_text', 'default_nbs_path', 'book_documents',
            'python_docs_documents', 'corpus_stats', 'split_documents', 'encode_utf8', 'decode_utf8',
            'smallest_uint_dtype', 'concat_tokens', 'corpus_tokens', 'token_window', 'get_batch', 'BatchSampler',
-           'sequential_batches', 'write_token_chunks', 'write_tokens', 'open_tokens', 'unigram_entropy',
+           'sequential_batches', 'atomic_write', 'write_token_chunks', 'write_tokens', 'open_tokens', 'unigram_entropy',
            'ngram_overlap', 'drop_near_duplicates']
 
 # %% ../nbs/09_data.ipynb #10c28cf2
@@ -256,6 +256,22 @@ def sequential_batches(tokens, batch_size, context):
         chunk = np.asarray(tokens[n_full * context:], dtype=np.int64)[None]
         yield chunk[:, :-1], chunk[:, 1:]
 
+# %% ../nbs/09_data.ipynb #ca6794e1
+def atomic_write(path, write):
+    "Create or replace the file `path` all at once; `write(f)` writes its contents."
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())     # on the disk before the name points at it
+        os.replace(tmp, path)        # atomic: readers see the old file or the new one
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    return path
+
 # %% ../nbs/09_data.ipynb #ad619748
 TOKEN_FILE_MAGIC = b"N2LTOKv1"
 # magic, dtype string ("<u2"), token count, 8 reserved bytes
@@ -270,38 +286,29 @@ def _file_dtype(dtype):
 
 def write_token_chunks(path, chunks, dtype):
     "Write the token arrays `chunks`, one after another, to a token file, atomically."
-    path, dtype = Path(path), _file_dtype(dtype)
+    dtype = _file_dtype(dtype)
     limits = np.iinfo(dtype)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(bytes(_HEADER.size))          # placeholder until the count is known
-            count = 0
-            for chunk in chunks:
-                chunk = np.asarray(chunk)
-                if chunk.ndim != 1:
-                    raise ValueError(f"token chunks must be 1-D, "
-                                     f"got shape {chunk.shape}")
-                if chunk.size and not np.issubdtype(chunk.dtype, np.integer):
-                    raise TypeError(f"token files hold integer ids, "
-                                    f"got dtype {chunk.dtype}")
-                too_big = chunk.size and chunk.max() > limits.max
-                if too_big or (chunk.size and chunk.min() < limits.min):
-                    bad = chunk.max() if too_big else chunk.min()
-                    raise ValueError(f"token id {bad} does not fit in {dtype.name} "
-                                     f"({limits.min}..{limits.max})")
-                f.write(chunk.astype(dtype, copy=False).tobytes())
-                count += chunk.size
-            f.seek(0)
-            f.write(_HEADER.pack(TOKEN_FILE_MAGIC, dtype.str.encode("ascii"), count))
-            f.flush()
-            # on disk before the rename makes it visible
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    return path
+    def write(f):
+        f.write(bytes(_HEADER.size))          # placeholder until the count is known
+        count = 0
+        for chunk in chunks:
+            chunk = np.asarray(chunk)
+            if chunk.ndim != 1:
+                raise ValueError(f"token chunks must be 1-D, "
+                                 f"got shape {chunk.shape}")
+            if chunk.size and not np.issubdtype(chunk.dtype, np.integer):
+                raise TypeError(f"token files hold integer ids, "
+                                f"got dtype {chunk.dtype}")
+            too_big = chunk.size and chunk.max() > limits.max
+            if too_big or (chunk.size and chunk.min() < limits.min):
+                bad = chunk.max() if too_big else chunk.min()
+                raise ValueError(f"token id {bad} does not fit in {dtype.name} "
+                                 f"({limits.min}..{limits.max})")
+            f.write(chunk.astype(dtype, copy=False).tobytes())
+            count += chunk.size
+        f.seek(0)
+        f.write(_HEADER.pack(TOKEN_FILE_MAGIC, dtype.str.encode("ascii"), count))
+    return atomic_write(path, write)
 
 def write_tokens(path, tokens, dtype=None):
     "Write the 1-D array `tokens` to `path`, as `dtype` or the smallest uint that fits."

@@ -7,7 +7,7 @@ __all__ = ['RUN_PRESETS', 'MODEL_PRESETS', 'CHECKPOINT_FORMAT', 'CHECKPOINT', 'M
            'preset_toml', 'ModelConfig', 'DataConfig', 'TokenizerConfig', 'OptimizerConfig', 'ScheduleConfig',
            'TrainingConfig', 'OutputConfig', 'RunConfig', 'ConfigError', 'validate_config', 'parse_config',
            'load_config', 'preset_config', 'write_preset', 'config_to_toml', 'safetensors_bytes', 'safetensors_loads',
-           'atomic_write', 'save_safetensors', 'load_safetensors', 'save_checkpoint', 'load_checkpoint', 'prepare_data',
+           'save_safetensors', 'load_safetensors', 'save_checkpoint', 'load_checkpoint', 'prepare_data',
            'data_fingerprint', 'build_model', 'make_optimizer', 'lr_at', 'accumulate_gradients', 'train_step',
            'evaluate', 'format_duration', 'format_progress', 'ProgressBar', 'read_metrics', 'MetricsLog', 'TrainResult',
            'train', 'load_run', 'plot_metrics', 'main']
@@ -32,8 +32,8 @@ from pathlib import Path
 import numpy as np
 
 from . import nn
-from .data import (BatchSampler, Document, book_documents, corpus_tokens,
-                           python_docs_documents, split_documents)
+from .data import (BatchSampler, Document, atomic_write, book_documents,
+                           corpus_tokens, python_docs_documents, split_documents)
 from .optim import AdamW, clip_grad_norm_, warmup_cosine, weight_decay_groups
 from .tensor import no_grad
 from .tokenizers import ENDOFTEXT, BPETokenizer, ByteTokenizer, Tokenizer
@@ -443,21 +443,6 @@ def safetensors_loads(data, source="safetensors data"):
     return tensors, metadata
 
 # %% ../nbs/17_train.ipynb #b350513b
-def atomic_write(path, write):
-    "Create or replace the file `path` all at once; `write(f)` writes its contents."
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())     # on the disk before the name points at it
-        os.replace(tmp, path)        # atomic: readers see the old file or the new one
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    return path
-
 def save_safetensors(path, tensors, metadata=None):
     "Write {name: array} and {str: str} metadata to `path` as safetensors, atomically."
     chunks = safetensors_bytes(tensors, metadata)
