@@ -95,8 +95,8 @@ class EvalResult:
 
     def __str__(self):
         bpb = ("" if self.n_bytes is None
-               else f", {self.bits_per_byte:.3f} bits per byte")
-        return (f"loss {self.loss:.4f} nats per token, perplexity {self.perplexity:.2f}"
+               else f", {self.bits_per_byte:.3f} bits/byte")
+        return (f"loss {self.loss:.4f} nats/token, perplexity {self.perplexity:.2f}"
                 f"{bpb} ({self.n_tokens:,} tokens)")
 
 def evaluate_tokens(model, tokens, context=None, tokenizer=None, byte_lengths=None,
@@ -309,9 +309,10 @@ class SuiteReport:
     def failed(self): return [r for r in self.results if not r.passed]
 
     def __str__(self):
-        lines = [f"{'PASS' if r.passed else 'FAIL'} {r.name}"
-                 + ("" if r.passed else ": " + "; ".join(r.failures))
-                 for r in self.results]
+        lines = []
+        for r in self.results:
+            lines.append(f"{'PASS' if r.passed else 'FAIL'} {r.name}")
+            lines += [f"  - {failure}" for failure in r.failures]
         n = len(self.results)
         lines.append(f"{n - len(self.failed)}/{n} cases passed")
         return "\n".join(lines)
@@ -338,9 +339,9 @@ def check_case(model, tokenizer, case, context=None):
     failures += [f"output contains {s!r}" for s in case.not_contains if s in output]
     if case.greedy_equals is not None and output != case.greedy_equals:
         i = _first_difference(output, case.greedy_equals)
-        expected = case.greedy_equals[i:i + 20]
-        failures.append(f"output differs from greedy_equals at character {i}: "
-                        f"got {output[i:i + 20]!r}, expected {expected!r}")
+        expected = case.greedy_equals[i:i + 12]
+        failures.append(f"greedy output differs at character {i}: "
+                        f"got {output[i:i + 12]!r}, expected {expected!r}")
     if loss is not None and not loss <= case.max_loss:
         failures.append(f"loss {loss:.4f} of the continuation is above max_loss "
                         f"{case.max_loss}")

@@ -72,11 +72,11 @@ def plot_attention(maps, labels, layers=None, size=2.4):
         for head in range(n_head):
             ax = axes[row, head]
             ax.imshow(maps[layer, head], cmap="Blues", vmin=0, vmax=1)
-            ax.set_xticks(range(len(labels)), labels, fontsize=6, rotation=90)
-            ax.set_yticks(range(len(labels)), labels, fontsize=6)
-            ax.set_title(f"layer {layer + 1}, head {head + 1}", fontsize=8)
-    fig.supxlabel("attended position (key)", fontsize=8)
-    fig.supylabel("attending position (query)", fontsize=8)
+            ax.set_xticks(range(len(labels)), labels, fontsize=7)
+            ax.set_yticks(range(len(labels)), labels, fontsize=7)
+            ax.set_title(f"layer {layer + 1}, head {head + 1}", fontsize=9)
+    fig.supxlabel("attended position (key)", fontsize=9)
+    fig.supylabel("attending position (query)", fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -107,10 +107,10 @@ def plot_logit_lens(lens, labels, pieces):
     ax.imshow(shade, cmap="Greens", vmin=0, vmax=1, aspect="auto")
     for depth in range(len(lens)):
         for t, token in enumerate(probs[depth].argmax(axis=-1)):
-            ax.text(t, depth, pieces(int(token)), ha="center", va="center", fontsize=7)
-    ax.set_xticks(range(len(labels)), labels, fontsize=7)
+            ax.text(t, depth, pieces(int(token)), ha="center", va="center", fontsize=9)
+    ax.set_xticks(range(len(labels)), labels, fontsize=9)
     depth_names = ["embed"] + [f"block {i}" for i in range(1, len(lens))]
-    ax.set_yticks(range(len(lens)), depth_names, fontsize=7)
+    ax.set_yticks(range(len(lens)), depth_names, fontsize=9)
     ax.set_xlabel("input position (its token); cells: the predicted next token")
     return fig
 
