@@ -22,8 +22,6 @@ from the same definition:
 import argparse
 import base64
 import hashlib
-import html
-import json
 import os
 import re
 import shutil
@@ -182,7 +180,7 @@ def _fence(text, cls):
     return f"{ticks} {{.{cls}}}\n{text.rstrip()}\n{ticks}\n"
 
 
-def output_markdown(out, media, stem, opts):
+def output_markdown(out, media, stem):
     "One saved cell output as pandoc markdown."
     kind = out.get("output_type")
     if kind == "stream":
@@ -249,7 +247,7 @@ def chapter_markdown(path, media, target):
             if opts.get("output", True) is False or opts.get("eval", True) is False:
                 continue
             for out in cell["outputs"]:
-                md = output_markdown(out, media, stem, opts)
+                md = output_markdown(out, media, stem)
                 if md:
                     parts.append(md)
     info = dict(title=title, heading=heading, anchor=anchor, summary=meta.get("description", ""))

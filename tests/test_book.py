@@ -1,4 +1,5 @@
 """A smoke build of the book: the offline HTML and PDF exist and hold every chapter."""
+import html
 import json
 import re
 import subprocess
@@ -42,7 +43,7 @@ def test_html_book_has_every_chapter(built):
     assert (built / "html" / "index.html").exists()
     text = _squash(" ".join(p.read_text(encoding="utf-8") for p in pages))
     for title in _titles():
-        assert _squash(build.html.escape(title, quote=False)) in text, f"HTML book lacks chapter {title!r}"
+        assert _squash(html.escape(title, quote=False)) in text, f"HTML book lacks chapter {title!r}"
     for page in pages:  # every image a page shows was written
         for src in re.findall(r'<img src="([^"]+)"', page.read_text(encoding="utf-8")):
             assert (page.parent / src).exists(), f"{page.name} shows a missing image {src}"
