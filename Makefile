@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install sysdeps test test-slow book export run-nbs clean
+.PHONY: install sysdeps test test-slow book bench export run-nbs clean
 
 install: $(STAMP)
 
@@ -43,6 +43,14 @@ test-slow: install sysdeps
 # The book: book/_build/html/index.html, book/_build/nand2llm.pdf, and README.md from nbs/index.ipynb.
 book: install sysdeps
 	$(BIN)/python book/build.py
+
+# Our TinyGPT against the PyTorch reference, side by side at one thread (ABBA rounds): prints
+# project/anchor ratios for training and generation (CONFIG=tiny|small|medium).
+CONFIG ?= small
+bench: install
+	$(BIN)/python bench/compare.py --rounds 2 \
+	  --anchor "$(BIN)/python bench/torch_tinygpt.py --threads 1 --config $(CONFIG) --attn explicit" \
+	  --project "$(BIN)/python bench/nand2llm_tinygpt.py --threads 1 --config $(CONFIG)"
 
 # Regenerate the package from the notebooks, and re-run notebooks to refresh the outputs the book shows.
 export: install
