@@ -5,10 +5,11 @@
 # %% auto #0
 __all__ = ['softmax', 'greedy', 'apply_temperature', 'top_k_filter', 'top_p_filter', 'penalize_repetition', 'sample_categorical',
            'sample_next', 'find_stop', 'Completion', 'KVCache', 'forward_cached', 'context_shift', 'generate',
-           'load_model', 'add_generate_parser', 'generate_command']
+           'load_model', 'shipped_model_path', 'add_generate_parser', 'generate_command']
 
 # %% ../nbs/18_sampling.ipynb #904c8104
 import argparse
+import importlib.resources
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -340,14 +341,19 @@ def load_model(path):
     model.load_state_dict(saved["model"])
     return model.eval(), tokenizer
 
+def shipped_model_path():
+    "The TinyGPT trained on the book that ships with the package (`make model`)."
+    return Path(str(importlib.resources.files("nand2llm") / "models" / "tiny-book"))
+
 def _unescape(text):
     "'\\\\n' typed on a command line becomes a newline (and '\\\\t' a tab)."
     return text.replace("\\n", "\n").replace("\\t", "\t")
 
 def _generate_arguments(parser):
     parser.add_argument("prompt", help="the text to continue")
-    parser.add_argument("--checkpoint", required=True,
-                        help="a run folder written by `nand2llm train`")
+    parser.add_argument("--checkpoint", default=None,
+                        help="a run folder written by `nand2llm train` "
+                             "(default: the model shipped with the package)")
     parser.add_argument("--max-new-tokens", type=int, default=200)
     parser.add_argument("--temperature", type=float, default=0.8, help="0 means greedy")
     parser.add_argument("--top-k", type=int, default=None)
@@ -368,7 +374,7 @@ def add_generate_parser(subparsers):
 def generate_command(args):
     "Continue a prompt with a trained model and print both; returns the exit status."
     try:
-        model, tokenizer = load_model(args.checkpoint)
+        model, tokenizer = load_model(args.checkpoint or shipped_model_path())
         [completion] = generate(
             model, [tokenizer.encode(args.prompt)], args.max_new_tokens,
             temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
