@@ -50,7 +50,6 @@ import argparse
 import json
 import os
 import resource
-import subprocess
 import sys
 import time
 
@@ -59,6 +58,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 sys.path.insert(0, ROOT)  # the nand2llm package of this checkout
 from _common import emit, loadavg, machine_facts, summarize  # noqa: E402
+from torch_tinygpt import measure_numpy_peak  # noqa: E402  (the same peak; torch is imported only in its main)
 
 BENCH = "nand2llm_tinygpt"
 CONFIG_NAMES = ("tiny", "small", "medium")
@@ -71,19 +71,6 @@ def figure(key, value, unit):
 
 def say(msg):
     print(msg, file=sys.stderr, flush=True)
-
-
-def measure_numpy_peak(threads):
-    """NumPy float32 1024x1024 matmul GFLOP/s (median), by numpy_peak.py in a
-    separate process, exactly as torch_tinygpt.py measures it."""
-    cmd = [sys.executable, os.path.join(HERE, "numpy_peak.py"), "--sizes", "1024", "--dtypes", "float32",
-           "--threads", str(threads)]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-    for line in out.splitlines():
-        rec = json.loads(line)
-        if rec.get("kind") == "result":
-            return rec["gflops_median"]
-    return None
 
 
 def maxrss_mb():
