@@ -301,24 +301,23 @@ def book_markdown(book, media, target):
 # ----------------------------------------------------------------------------------------------
 # pandoc and typst
 # ----------------------------------------------------------------------------------------------
-def pandoc(*args, cwd=None):
-    "Run the pandoc binary that the pypandoc-binary wheel carries."
+def pandoc(*args, cwd=None, stdin=None):
+    "Run the pandoc binary that the pypandoc-binary wheel carries; returns its output."
     import pypandoc
 
     cmd = [pypandoc.get_pandoc_path(), *map(str, args)]
-    res = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd)
+    res = subprocess.run(cmd, input=stdin, capture_output=True, text=True, cwd=cwd)
     if res.returncode != 0:
         raise BookError(f"pandoc failed ({' '.join(cmd)}):\n{res.stderr}")
-    warnings = [l for l in res.stderr.splitlines() if l.strip()]
-    for w in warnings:
-        print(f"  pandoc: {w}", file=sys.stderr)
+    for warning in res.stderr.splitlines():
+        if warning.strip():
+            print(f"  pandoc: {warning}", file=sys.stderr)
     return res.stdout
 
 
 def _metadata_args(book):
-    args = ["--metadata", f"title={book['title']}", "--metadata", f"subtitle={book['subtitle']}",
+    return ["--metadata", f"title={book['title']}", "--metadata", f"subtitle={book['subtitle']}",
             "--metadata", f"author={book['author']}", "--metadata", f"date={book['date']}"]
-    return args
 
 
 def build_html(book, out):
@@ -331,7 +330,7 @@ def build_html(book, out):
     src = out / "book-html.md"
     src.write_text(md, encoding="utf-8")
     # the front page (pandoc's top chunk) shows the title, then this: chapter files are named by anchor
-    landing = _pandoc_stdin(landing_markdown(book, contents), ["-f", "markdown", "-t", "html"])
+    landing = pandoc("-f", "markdown", "-t", "html", stdin=landing_markdown(book, contents))
     pandoc(src.name, "-f", "markdown", "-t", "chunkedhtml", "-o", "html", "--split-level=1", "--chunk-template=%i.html",
            "--toc", "--toc-depth=2", "--number-sections", "--mathml", "--syntax-highlighting=pygments",
            "--template", HERE / "template.html", "--css", "book.css", "--variable", f"landing={landing}",
@@ -390,22 +389,13 @@ def build_readme(root=ROOT, target=None):
             parts.append(_DOT_FENCE.sub(lambda m: _dot_to_image(m, figures, "readme"), cell["source"]).strip() + "\n")
     md = "\n".join(parts)
     # no implicit figures: GitHub shows a plain image line more reliably than a <figure> block
-    gfm = _pandoc_stdin(md, ["-f", "markdown-implicit_figures", "-t", "gfm", "--wrap=none"])
+    gfm = pandoc("-f", "markdown-implicit_figures", "-t", "gfm", "--wrap=none", stdin=md)
     # pandoc keeps the width attribute as raw HTML in gfm; plain image links read better on GitHub
     gfm = re.sub(r'<img src="([^"]+)"[^>]*/>', r"![](\1)", gfm)
     note = "<!-- This file is generated from nbs/index.ipynb by `make book`; edit the notebook instead. -->\n\n"
     target = Path(target) if target else Path(root) / "README.md"
     target.write_text(note + gfm, encoding="utf-8")
     return target
-
-
-def _pandoc_stdin(text, args):
-    import pypandoc
-
-    res = subprocess.run([pypandoc.get_pandoc_path(), *args], input=text, capture_output=True, text=True)
-    if res.returncode != 0:
-        raise BookError(f"pandoc failed: {res.stderr}")
-    return res.stdout
 
 
 def main(argv=None):
@@ -418,6 +408,8 @@ def main(argv=None):
     todo = args.only or ["readme", "html", "pdf"]
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
+    # images are named by content: start from an empty folder so old versions do not pile up
+    shutil.rmtree(out / "media", ignore_errors=True)
     try:
         if "readme" in todo:
             print(f"README: {build_readme()}")
