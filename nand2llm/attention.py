@@ -29,7 +29,9 @@ def scaled_dot_product_attention(q, k, v, mask=None, dropout=None):
         raise ValueError(f"attention: keys {k.shape} and values {v.shape} "
                          f"need the same number of positions (axis -2)")
     scale = 1.0 / math.sqrt(q.shape[-1])
-    scores = (q @ k.transpose(-2, -1)) * scale                  # (..., Tq, Tk)
+    # (q * scale) @ k^T equals (q @ k^T) * scale; scaling q touches Tq x hs numbers,
+    # not the Tq x Tk scores
+    scores = (q * scale) @ k.transpose(-2, -1)                  # (..., Tq, Tk)
     if mask is not None:
         mask = mask.data if isinstance(mask, Tensor) else mask
         mask = backend.xp.asarray(mask, dtype=bool)

@@ -178,8 +178,9 @@ class KVCache:
         end = self.pos + T
         self.k[layer][:, :, self.pos:end] = k.data
         self.v[layer][:, :, self.pos:end] = v.data
-        # (B, nh, end, hs) each
-        return Tensor(self.k[layer][:, :, :end]), Tensor(self.v[layer][:, :, :end])
+        # (B, nh, end, hs) each: views of the cache, not copies (Tensor() would copy)
+        k_all, v_all = self.k[layer][:, :, :end], self.v[layer][:, :, :end]
+        return Tensor._from_array(k_all), Tensor._from_array(v_all)
 
     def __repr__(self):
         B, nh, ctx, hs = self.k[0].shape
