@@ -45,15 +45,17 @@ book: install sysdeps
 	$(BIN)/python book/build.py
 
 # Our TinyGPT against the PyTorch reference, side by side at one thread (ABBA rounds): prints
-# project/anchor ratios for training and generation (CONFIG=tiny|small|medium).
-CONFIG ?= small
+# project/anchor ratios for training and generation, then each library's peak memory in a
+# training run (CONFIG: a comma list of tiny, small, medium; about 4 minutes for the default).
+CONFIG ?= small,medium
 bench: install
 	$(BIN)/python bench/compare.py --rounds 2 \
 	  --anchor "$(BIN)/python bench/torch_tinygpt.py --threads 1 --config $(CONFIG) --attn explicit" \
 	  --project "$(BIN)/python bench/nand2llm_tinygpt.py --threads 1 --config $(CONFIG)"
+	$(BIN)/python bench/peak_memory.py --threads 1 --config $(CONFIG)
 
 # The small TinyGPT shipped with the package (nand2llm/models/tiny-book), retrained from
-# scratch from models/tiny-book.toml (about 1.5 minutes on 2 cores); `nand2llm train` refuses
+# scratch from models/tiny-book.toml (about a minute on 2 cores); `nand2llm train` refuses
 # a folder that already holds a run, so the old one goes first. tests/test_shipped_model.py
 # checks it (re-record tests/suites/tiny-book.jsonl after retraining: see that test file).
 model: install

@@ -257,11 +257,21 @@ def sequential_batches(tokens, batch_size, context):
         yield chunk[:, :-1], chunk[:, 1:]
 
 # %% ../nbs/09_data.ipynb #ca6794e1
+def _new_file_mode():
+    "The permissions open() gives a new file: rw for everyone, less the umask."
+    umask = os.umask(0)
+    os.umask(umask)                  # reading the umask means setting it: put it back
+    return 0o666 & ~umask
+
 def atomic_write(path, write):
     "Create or replace the file `path` all at once; `write(f)` writes its contents."
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        # mkstemp makes a private file (rw for us only); give it the permissions of
+        # the file it replaces, or those open() would give a new one
+        mode = path.stat().st_mode & 0o777 if path.exists() else _new_file_mode()
+        os.chmod(tmp, mode)
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
