@@ -58,6 +58,8 @@ bench: install
 # scratch from models/tiny-book.toml (about a minute on 2 cores); `nand2llm train` refuses
 # a folder that already holds a run, so the old one goes first. tests/test_shipped_model.py
 # checks it (re-record tests/suites/tiny-book.jsonl after retraining: see that test file).
+# The same text gives the same weights bit for bit; the book is part of the corpus, so a commit
+# that edits any chapter's text or code changes them (metrics.jsonl's first line: data fingerprint).
 model: install
 	rm -rf nand2llm/models/tiny-book
 	$(BIN)/nand2llm train models/tiny-book.toml --out nand2llm/models/tiny-book --quiet

@@ -40,11 +40,10 @@ class Module:
             if isinstance(value, (list, tuple, dict)):
                 items = value.values() if isinstance(value, dict) else value
                 if any(isinstance(v, (Module, Parameter)) for v in items):
-                    raise TypeError(
-                        f"{type(self).__name__}.{name} is a plain "
-                        f"{type(value).__name__} holding Modules or Parameters, which "
-                        f"would never be found or trained; use ModuleList"
-                    )
+                    raise TypeError(f"{type(self).__name__}.{name} is a plain "
+                                    f"{type(value).__name__} holding Modules or "
+                                    "Parameters, which would never be found or "
+                                    "trained; use ModuleList")
             yield name, value
 
     def named_children(self):
@@ -127,18 +126,14 @@ class Module:
         missing = [k for k in own if k not in state]
         unexpected = [k for k in state if k not in own]
         if strict and (missing or unexpected):
-            raise RuntimeError(
-                f"load_state_dict for {type(self).__name__}: missing keys {missing}, "
-                f"unexpected keys {unexpected}"
-            )
+            raise RuntimeError(f"load_state_dict for {type(self).__name__}: "
+                               f"missing keys {missing}, unexpected keys {unexpected}")
         # check every shape before changing anything
         for name in own.keys() & state.keys():
             saved, wanted = tuple(np.shape(state[name])), tuple(own[name].shape)
             if saved != wanted:
-                raise ValueError(
-                    f"load_state_dict: '{name}' has shape {saved} in the state dict "
-                    f"but {wanted} in the model"
-                )
+                raise ValueError(f"load_state_dict: '{name}' has shape {saved} in the "
+                                 f"state dict but {wanted} in the model")
         for name in own.keys() & state.keys():
             p = own[name]  # in place, so an optimizer holding p sees the new values
             p.data[...] = backend.xp.asarray(state[name], dtype=p.data.dtype)
@@ -149,10 +144,8 @@ class Module:
 
     def __repr__(self):
         head = f"{type(self).__name__}({self.extra_repr()}"
-        lines = [
-            f"({name}): " + repr(m).replace("\n", "\n  ")
-            for name, m in self.named_children()
-        ]
+        lines = [f"({name}): " + repr(m).replace("\n", "\n  ")
+                 for name, m in self.named_children()]
         return head + ")" if not lines else head + "\n  " + "\n  ".join(lines) + "\n)"
 
 # %% ../nbs/07_nn.ipynb #4e78d7d2
@@ -204,28 +197,19 @@ class Linear(Module):
         self.in_features, self.out_features = in_features, out_features
         bound = 1 / math.sqrt(in_features)
         rng = _rng(generator)
-        self.weight = Parameter(
-            rng.uniform(-bound, bound, (out_features, in_features)).astype(np.float32)
-        )
-        self.bias = (
-            Parameter(rng.uniform(-bound, bound, out_features).astype(np.float32))
-            if bias
-            else None
-        )
+        uniform = lambda *shape: rng.uniform(-bound, bound, shape).astype(np.float32)
+        self.weight = Parameter(uniform(out_features, in_features))
+        self.bias = Parameter(uniform(out_features)) if bias else None
 
     def forward(self, x):
         if x.shape[-1] != self.in_features:
-            raise ValueError(
-                f"Linear expects inputs of shape (..., {self.in_features}), "
-                f"got {tuple(x.shape)}"
-            )
+            raise ValueError("Linear expects inputs of shape "
+                             f"(..., {self.in_features}), got {tuple(x.shape)}")
         return linear(x, self.weight, self.bias)  # (..., out_features)
 
     def extra_repr(self):
-        return (
-            f"in_features={self.in_features}, out_features={self.out_features}, "
-            f"bias={self.bias is not None}"
-        )
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}")
 
 # %% ../nbs/07_nn.ipynb #22a0bb08
 class Embedding(Module):
@@ -233,9 +217,8 @@ class Embedding(Module):
 
     def __init__(self, num_embeddings, dim, generator=None):
         self.num_embeddings, self.dim = num_embeddings, dim
-        self.weight = Parameter(
-            _rng(generator).normal(0.0, 1.0, (num_embeddings, dim)).astype(np.float32)
-        )
+        self.weight = Parameter(_rng(generator).normal(0.0, 1.0, (num_embeddings, dim))
+                                .astype(np.float32))
 
     def forward(self, ids):
         ids = ids.data if isinstance(ids, Tensor) else backend.xp.asarray(ids)
@@ -243,10 +226,9 @@ class Embedding(Module):
             raise TypeError(f"Embedding takes integer ids, got dtype {ids.dtype}")
         bad = (ids < 0) | (ids >= self.num_embeddings)
         if bad.any():
-            raise IndexError(
-                f"Embedding id {int(ids[bad].ravel()[0])} is out of range: the table "
-                f"has {self.num_embeddings} rows (ids 0..{self.num_embeddings - 1})"
-            )
+            raise IndexError(f"Embedding id {int(ids[bad].ravel()[0])} is out of "
+                             f"range: the table has {self.num_embeddings} rows "
+                             f"(ids 0..{self.num_embeddings - 1})")
         return self.weight[ids]  # (*ids.shape, dim)
 
     def extra_repr(self):
@@ -290,10 +272,8 @@ class ModuleList(Module):
 
     def append(self, module):
         if not isinstance(module, Module):
-            raise TypeError(
-                f"{type(self).__name__} holds Modules, got {type(module).__name__} "
-                f"at position {len(self)}"
-            )
+            raise TypeError(f"{type(self).__name__} holds Modules, got "
+                            f"{type(module).__name__} at position {len(self)}")
         setattr(self, str(len(self)), module)
         return self
 
@@ -368,10 +348,8 @@ class LayerNorm(Module):
 
     def forward(self, x):
         if x.shape[-1] != self.dim:
-            raise ValueError(
-                f"LayerNorm({self.dim}) expects inputs of shape (..., {self.dim}), "
-                f"got {tuple(x.shape)}"
-            )
+            raise ValueError(f"LayerNorm({self.dim}) expects inputs of shape "
+                             f"(..., {self.dim}), got {tuple(x.shape)}")
         return layer_norm(x, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
@@ -406,19 +384,13 @@ class MLP(Module):
 
     def __init__(self, sizes, activation="relu", dropout=0.0, generator=None):
         if len(sizes) < 2:
-            raise ValueError(
-                f"MLP needs at least an input and an output size, "
-                f"got sizes={list(sizes)}"
-            )
+            raise ValueError("MLP needs at least an input and an output size, "
+                             f"got sizes={list(sizes)}")
         if activation not in _ACTIVATIONS:
-            raise ValueError(
-                f"unknown activation {activation!r}; "
-                f"choose one of {sorted(_ACTIVATIONS)}"
-            )
-        self.layers = ModuleList(
-            Linear(n_in, n_out, generator=generator)
-            for n_in, n_out in zip(sizes[:-1], sizes[1:])
-        )
+            raise ValueError(f"unknown activation {activation!r}; "
+                             f"choose one of {sorted(_ACTIVATIONS)}")
+        self.layers = ModuleList(Linear(n_in, n_out, generator=generator)
+                                 for n_in, n_out in zip(sizes[:-1], sizes[1:]))
         self.act = _ACTIVATIONS[activation]()
         self.dropout = Dropout(dropout, generator=generator)
 
@@ -443,10 +415,8 @@ def calculate_gain(nonlinearity):
 def _fans(p):
     "(fan_in, fan_out) of a weight of shape (out_features, in_features)."
     if p.ndim != 2:
-        raise ValueError(
-            f"fan in and fan out need a 2-d weight (out_features, in_features), "
-            f"got shape {tuple(p.shape)}"
-        )
+        raise ValueError("fan in and fan out need a 2-d weight "
+                         f"(out_features, in_features), got shape {tuple(p.shape)}")
     return p.shape[1], p.shape[0]
 
 

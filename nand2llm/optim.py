@@ -31,14 +31,11 @@ class Optimizer:
             group = {**self.defaults, **group, "params": list(group["params"])}
             for p in group["params"]:
                 if not isinstance(p, Tensor):
-                    raise TypeError(
-                        f"{type(self).__name__} can only optimize Tensors, "
-                        f"got {type(p).__name__}"
-                    )
+                    raise TypeError(f"{type(self).__name__} can only optimize Tensors, "
+                                    f"got {type(p).__name__}")
                 if id(p) in seen:
-                    raise ValueError(
-                        "a parameter appears in more than one parameter group"
-                    )
+                    raise ValueError("a parameter appears in more than one "
+                                     "parameter group")
                 seen.add(id(p))
             self.param_groups.append(group)
 
@@ -64,20 +61,12 @@ class Optimizer:
         "Hyperparameters and state (buffers, step counts); parameters by position."
         index = {id(p): i for i, p in enumerate(self._params())}
         copy = lambda v: v.copy() if hasattr(v, "copy") else v
-        return {
-            "state": {
-                index[id(p)]: {k: copy(v) for k, v in self.state[id(p)].items()}
-                for p in self._params()
-                if self.state.get(id(p))
-            },
-            "param_groups": [
-                {
-                    **{k: v for k, v in g.items() if k != "params"},
-                    "params": [index[id(p)] for p in g["params"]],
-                }
-                for g in self.param_groups
-            ],
-        }
+        state = {index[id(p)]: {k: copy(v) for k, v in self.state[id(p)].items()}
+                 for p in self._params() if self.state.get(id(p))}
+        groups = [{**{k: v for k, v in g.items() if k != "params"},
+                   "params": [index[id(p)] for p in g["params"]]}
+                  for g in self.param_groups]
+        return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict):
         "Restore what state_dict() saved, into an optimizer over the same parameters."
@@ -85,24 +74,18 @@ class Optimizer:
         saved_sizes = [len(g["params"]) for g in saved]
         own_sizes = [len(g["params"]) for g in self.param_groups]
         if saved_sizes != own_sizes:
-            raise ValueError(
-                f"saved optimizer has groups of sizes {saved_sizes}, "
-                f"this one {own_sizes}"
-            )
+            raise ValueError(f"saved optimizer has groups of sizes {saved_sizes}, "
+                             f"this one {own_sizes}")
         params = self._params()
         for group, saved_group in zip(self.param_groups, saved):
             group.update({k: v for k, v in saved_group.items() if k != "params"})
         self.state = {}
         for i, st in state_dict["state"].items():
             p = params[int(i)]
-            self.state[id(p)] = {
-                k: (
-                    backend.xp.asarray(v, dtype=p.data.dtype)
-                    if hasattr(v, "shape")
-                    else v
-                )
-                for k, v in st.items()
-            }
+            # copies: the steps update the state's arrays in place
+            self.state[id(p)] = {k: (backend.xp.array(v, dtype=p.data.dtype)
+                                     if hasattr(v, "shape") else v)
+                                 for k, v in st.items()}
 
 # %% ../nbs/08_optim.ipynb #344dce6c
 class SGD(Optimizer):
@@ -115,23 +98,19 @@ class SGD(Optimizer):
             raise ValueError(f"momentum must be >= 0, got {momentum}")
         if nesterov and momentum == 0:
             raise ValueError("Nesterov momentum needs momentum > 0")
-        super().__init__(
-            params,
-            dict(
-                lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay
-            ),
-        )
+        super().__init__(params, dict(lr=lr, momentum=momentum, nesterov=nesterov,
+                                      weight_decay=weight_decay))
 
     def update(self, p, grad, state, group):
         if group["weight_decay"]:
-            grad = grad + group["weight_decay"] * p.data  # L2: pull towards 0
+            # L2: pull towards 0 (a new array: p.grad itself is left as it is)
+            grad = grad + group["weight_decay"] * p.data
         if group["momentum"]:
             if "momentum_buffer" not in state:
                 state["momentum_buffer"] = grad.copy()
             else:
-                state["momentum_buffer"] = (
-                    group["momentum"] * state["momentum_buffer"] + grad
-                )
+                state["momentum_buffer"] *= group["momentum"]  # b <- mu b + g, in place
+                state["momentum_buffer"] += grad
             buf = state["momentum_buffer"]
             grad = grad + group["momentum"] * buf if group["nesterov"] else buf
         p.data -= group["lr"] * grad
@@ -140,47 +119,45 @@ class SGD(Optimizer):
 class Adam(Optimizer):
     "Adam: steps scaled by running averages of each gradient and its square (torch's)."
 
-    decoupled_weight_decay = (
-        False  # Adam: L2 added to the gradient; AdamW: decay applied to the weights
-    )
+    # Adam: L2 added to the gradient; AdamW: decay applied to the weights
+    decoupled_weight_decay = False
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
         if lr < 0:
             raise ValueError(f"learning rate must be >= 0, got {lr}")
         if not all(0 <= beta < 1 for beta in betas):
             raise ValueError(f"betas must be in [0, 1), got {tuple(betas)}")
-        super().__init__(
-            params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay)
-        )
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
+                                      weight_decay=weight_decay))
 
     def update(self, p, grad, state, group):
-        lr, (beta1, beta2), eps, weight_decay = (
-            group["lr"],
-            group["betas"],
-            group["eps"],
-            group["weight_decay"],
-        )
+        lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
+        weight_decay = group["weight_decay"]
         if weight_decay:
             if self.decoupled_weight_decay:
                 p.data *= 1 - lr * weight_decay
             else:
+                # L2, added to the gradient in a new array (p.grad stays as it is)
                 grad = grad + weight_decay * p.data
         if not state:
-            state.update(
-                step=0,
-                exp_avg=backend.xp.zeros_like(p.data),
-                exp_avg_sq=backend.xp.zeros_like(p.data),
-            )
+            state.update(step=0, exp_avg=backend.xp.zeros_like(p.data),
+                         exp_avg_sq=backend.xp.zeros_like(p.data))
         state["step"] += 1
-        state["exp_avg"] = (
-            beta1 * state["exp_avg"] + (1 - beta1) * grad
-        )  # m: average gradient
-        state["exp_avg_sq"] = (
-            beta2 * state["exp_avg_sq"] + (1 - beta2) * grad * grad
-        )  # v: average squared gradient
-        m_hat = state["exp_avg"] / (1 - beta1 ** state["step"])  # bias corrections
-        v_hat = state["exp_avg_sq"] / (1 - beta2 ** state["step"])
-        p.data -= lr * m_hat / (backend.xp.sqrt(v_hat) + eps)
+        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+        exp_avg *= beta1                              # m: average gradient, in place
+        exp_avg += (1 - beta1) * grad
+        exp_avg_sq *= beta2                           # v: average squared gradient
+        exp_avg_sq += (1 - beta2) * grad * grad
+        bias_correction1 = 1 - beta1 ** state["step"]
+        bias_correction2 = 1 - beta2 ** state["step"]
+        # lr * m_hat / (sqrt(v_hat) + eps), built in two scratch arrays
+        denom = exp_avg_sq / bias_correction2         # v_hat
+        backend.xp.sqrt(denom, out=denom)
+        denom += eps
+        change = exp_avg / bias_correction1           # m_hat
+        change *= lr
+        change /= denom
+        p.data -= change
 
 
 class AdamW(Adam):
@@ -188,9 +165,8 @@ class AdamW(Adam):
 
     decoupled_weight_decay = True
 
-    def __init__(
-        self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01
-    ):
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
+                 weight_decay=0.01):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
 
 # %% ../nbs/08_optim.ipynb #f3d0be8b
@@ -208,12 +184,11 @@ def clip_grad_norm_(params, max_norm):
     params = [params] if isinstance(params, Tensor) else list(params)
     with_grad = [p for p in params if p.grad is not None]
     total_norm = math.sqrt(sum(float((p.grad * p.grad).sum()) for p in with_grad))
-    scale = max_norm / (
-        total_norm + 1e-6
-    )  # the 1e-6 as in PyTorch: no division by zero
+    # the 1e-6 as in PyTorch: no division by zero
+    scale = max_norm / (total_norm + 1e-6)
     if scale < 1:
         for p in with_grad:
-            p.grad = p.grad * scale
+            p.grad *= scale
     return total_norm
 
 # %% ../nbs/08_optim.ipynb #f074e609
@@ -225,32 +200,27 @@ def step_lr(step, base_lr, step_size, gamma=0.1):
 def warmup_cosine(step, base_lr, warmup_steps, total_steps, min_lr=0.0):
     "Linear warmup to base_lr, then half a cosine down to min_lr at total_steps."
     if warmup_steps > total_steps:
-        raise ValueError(
-            f"warmup_steps ({warmup_steps}) must not exceed total_steps ({total_steps})"
-        )
+        raise ValueError(f"warmup_steps ({warmup_steps}) must not exceed "
+                         f"total_steps ({total_steps})")
     if step < warmup_steps:
         return base_lr * (step + 1) / warmup_steps
     progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
     return min_lr + 0.5 * (base_lr - min_lr) * (1 + math.cos(math.pi * progress))
 
 
-def linear_warmdown(
-    step, base_lr, total_steps, warmdown_steps, warmup_steps=0, min_lr=0.0
-):
+def linear_warmdown(step, base_lr, total_steps, warmdown_steps, warmup_steps=0,
+                    min_lr=0.0):
     "Optional warmup, constant base_lr, a straight line to min_lr over warmdown_steps."
     if warmdown_steps <= 0:
         raise ValueError(f"warmdown_steps must be positive, got {warmdown_steps}")
     if warmup_steps + warmdown_steps > total_steps:
-        raise ValueError(
-            f"warmup_steps + warmdown_steps ({warmup_steps} + {warmdown_steps}) "
-            f"exceed total_steps ({total_steps})"
-        )
+        raise ValueError(f"warmup_steps + warmdown_steps ({warmup_steps} + "
+                         f"{warmdown_steps}) exceed total_steps ({total_steps})")
     if step < warmup_steps:
         return base_lr * (step + 1) / warmup_steps
     start = total_steps - warmdown_steps
-    return base_lr + (min_lr - base_lr) * min(
-        1.0, max(0.0, (step - start) / warmdown_steps)
-    )
+    progress = min(1.0, max(0.0, (step - start) / warmdown_steps))
+    return base_lr + (min_lr - base_lr) * progress
 
 # %% ../nbs/08_optim.ipynb #5c0795fc
 class LRScheduler:
@@ -311,39 +281,24 @@ class WarmupCosine(LRScheduler):
     "Linear warmup over warmup_steps, then cosine decay to min_lr at total_steps."
 
     def __init__(self, optimizer, warmup_steps, total_steps, min_lr=0.0):
-        self.warmup_steps, self.total_steps, self.min_lr = (
-            warmup_steps,
-            total_steps,
-            min_lr,
-        )
+        self.warmup_steps, self.total_steps = warmup_steps, total_steps
+        self.min_lr = min_lr
         super().__init__(optimizer)
 
     def lr_at(self, step, base_lr):
-        return warmup_cosine(
-            step, base_lr, self.warmup_steps, self.total_steps, self.min_lr
-        )
+        return warmup_cosine(step, base_lr, self.warmup_steps, self.total_steps,
+                             self.min_lr)
 
 
 class LinearWarmdown(LRScheduler):
     "Optional warmup, constant, then linear decay to min_lr over warmdown_steps."
 
-    def __init__(
-        self, optimizer, total_steps, warmdown_steps, warmup_steps=0, min_lr=0.0
-    ):
-        self.total_steps, self.warmdown_steps, self.warmup_steps, self.min_lr = (
-            total_steps,
-            warmdown_steps,
-            warmup_steps,
-            min_lr,
-        )
+    def __init__(self, optimizer, total_steps, warmdown_steps, warmup_steps=0,
+                 min_lr=0.0):
+        self.total_steps, self.warmdown_steps = total_steps, warmdown_steps
+        self.warmup_steps, self.min_lr = warmup_steps, min_lr
         super().__init__(optimizer)
 
     def lr_at(self, step, base_lr):
-        return linear_warmdown(
-            step,
-            base_lr,
-            self.total_steps,
-            self.warmdown_steps,
-            self.warmup_steps,
-            self.min_lr,
-        )
+        return linear_warmdown(step, base_lr, self.total_steps, self.warmdown_steps,
+                               self.warmup_steps, self.min_lr)
