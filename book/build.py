@@ -203,13 +203,27 @@ def output_markdown(out, media, stem):
     return ""
 
 
+def _lines_with_fencing(lines):
+    "(line, inside) pairs: is the line inside a backtick code fence or one of its fences?"
+    fence = 0   # the length of the open fence's backtick run; 0: no fence is open
+    for line in lines:
+        run = len(line.lstrip()) - len(line.lstrip().lstrip("`"))
+        if not fence and run >= 3:
+            fence = run
+            yield line, True
+        elif fence and run >= fence and not line.strip().strip("`"):
+            # only a run at least as long as the opening one closes it (CommonMark)
+            fence = 0
+            yield line, True
+        else:
+            yield line, bool(fence)
+
+
 def _unnumber_headings(markdown):
     "Mark every ATX heading outside code fences `{.unnumbered}`."
-    out, fenced = [], False
-    for line in markdown.splitlines():
-        if line.lstrip().startswith("```"):
-            fenced = not fenced
-        elif not fenced and re.match(r"#{1,6} ", line) and not line.rstrip().endswith("}"):
+    out = []
+    for line, fenced in _lines_with_fencing(markdown.splitlines()):
+        if not fenced and re.match(r"#{1,6} ", line) and not line.rstrip().endswith("}"):
             line = line.rstrip() + " {.unnumbered}"
         out.append(line)
     return "\n".join(out)
@@ -341,11 +355,9 @@ def build_html(book, out):
 
 def _typst_fixups(source):
     "Adjust pandoc's typst for the typst release we compile with (outside code blocks)."
-    out, fenced = [], False
-    for line in source.split("\n"):
-        if line.lstrip().startswith("```"):
-            fenced = not fenced
-        elif not fenced:
+    out = []
+    for line, fenced in _lines_with_fencing(source.split("\n")):
+        if not fenced:
             for old, new in _TYPST_RENAMED.items():
                 line = re.sub(rf"(?<![\w.]){re.escape(old)}(?![\w.])", new, line)
             # typst reads 5's as 5-prime-s: an apostrophe after a digit must be typographic

@@ -74,3 +74,26 @@ def test_bad_book_definition_names_the_problem(tmp_path):
     (tmp_path / "_quarto.yml").write_text("book: [unclosed")
     with pytest.raises(build.BookError, match="_quarto.yml"):
         build.read_book(tmp_path)
+
+
+def test_fixups_find_code_fences_that_hold_backticks():
+    "A code output that prints a ``` line must not end its block: text after it is still prose."
+    source = "\n".join([
+        "Chapter 12's table.",
+        "````",                     # an output block fenced with four backticks...
+        "```python",                # ...whose text holds a three-backtick line
+        "x = 1's",
+        "````",
+        "After chapter 17's run, 5's.",
+        "```",
+        "code 3's",
+        "```",
+    ])
+    fixed = build._typst_fixups(source).split("\n")
+    assert fixed[0] == "Chapter 12\u2019s table."
+    assert fixed[3] == "x = 1's"                                  # inside: untouched
+    assert fixed[5] == "After chapter 17\u2019s run, 5\u2019s."   # prose again
+    assert fixed[7] == "code 3's"
+    headings = build._unnumber_headings("# A\n````\n```\n# not a heading\n````\n# B")
+    assert headings.split("\n") == ["# A {.unnumbered}", "````", "```", "# not a heading",
+                                    "````", "# B {.unnumbered}"]
