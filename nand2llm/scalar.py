@@ -107,7 +107,11 @@ def draw_graph(root, rankdir="LR"):
     for node in topological_order(root):
         node_id = str(id(node))
         name = f"{_record_text(node.label)} | " if node.label else ""
-        record = f"{{ {name}data {node.data:.4g} | grad {node.grad:.4g} }}"
+        fields = f"{name}data {node.data:.4g} | grad {node.grad:.4g}"
+        # graphviz lays a record's fields across the rank direction, braces turn them:
+        # left to right, plain fields stack in a narrow box; top to bottom, braces
+        # keep them side by side in a flat one
+        record = fields if rankdir in ("LR", "RL") else "{" + fields + "}"
         dot.node(node_id, record, shape="record")
         if node.op:
             op_id = node_id + "_op"
