@@ -151,7 +151,8 @@ class Adam(Optimizer):
         bias_correction1 = 1 - beta1 ** state["step"]
         bias_correction2 = 1 - beta2 ** state["step"]
         # lr * m_hat / (sqrt(v_hat) + eps), built in two scratch arrays
-        denom = exp_avg_sq / bias_correction2         # v_hat
+        denom = exp_avg_sq.copy()                     # an array, even for one number
+        denom /= bias_correction2                     # v_hat
         backend.xp.sqrt(denom, out=denom)
         denom += eps
         change = exp_avg / bias_correction1           # m_hat

@@ -490,7 +490,7 @@ class GELU(Function):
     def forward(ctx, a):
         # a * a * a, not a ** 3: NumPy's float32 power is over 100x slower here;
         # and in place, one buffer at a time: each new array of this size costs time
-        t = a * a; t *= a; t *= 0.044715; t += a; t *= _GELU_C
+        t = a.copy(); t *= a; t *= a; t *= 0.044715; t += a; t *= _GELU_C
         backend.xp.tanh(t, out=t)
         ctx.save_for_backward(a, t)
         out = t + 1; out *= a; out *= 0.5
