@@ -40,7 +40,8 @@ class Block(Module):
         self.ln2 = LayerNorm(d_model)
         self.mlp = FeedForward(d_model, dropout=dropout, bias=bias, generator=generator)
 
-    def forward(self, x):
-        x = x + self.attn(self.ln1(x))   # gather from earlier positions   (B, T, C)
+    def forward(self, x, cache=None):
+        # cache: chapter 18's memory of earlier positions, passed to the attention
+        x = x + self.attn(self.ln1(x), cache)   # gather from earlier ones (B, T, C)
         x = x + self.mlp(self.ln2(x))    # compute at each position        (B, T, C)
         return x

@@ -28,6 +28,15 @@ class Trace:
     final: Tensor = None                              # ln_f(last stream)  (B, T, C)
     logits: Tensor = None                             # tied head          (B, T, V)
 
+def _attention_keeping_weights(attn, x):
+    "attn(x), with its weights kept in attn.last_weights for this call only."
+    keep = attn.keep_weights
+    attn.keep_weights = True
+    try:
+        return attn(x)
+    finally:
+        attn.keep_weights = keep
+
 def trace_forward(model, idx, token_embeddings=None):
     "Run a chapter 16 GPT module by module on ids (B, T), keeping every intermediate."
     idx = np.asarray(idx.numpy() if isinstance(idx, Tensor) else idx)
@@ -39,7 +48,7 @@ def trace_forward(model, idx, token_embeddings=None):
     x = model.drop(tok + model.wpe(backend.xp.arange(T)))   # (B, T, C)
     trace = Trace(tok, x)
     for block in model.blocks:                      # Block.forward, written out
-        attn_out = block.attn(block.ln1(x))         # the layer keeps its weights
+        attn_out = _attention_keeping_weights(block.attn, block.ln1(x))
         x = x + attn_out
         pre = block.mlp.fc(block.ln2(x))            # FeedForward.forward, written out
         act = block.mlp.act(pre)

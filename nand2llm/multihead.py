@@ -28,9 +28,10 @@ class MultiHeadAttention(Module):
         self.attn_dropout = Dropout(dropout, generator=generator)   # on the weights
         self.resid_dropout = Dropout(dropout, generator=generator)  # on the output
         self.mask = causal_mask(context)      # a constant array, not a Parameter
-        self.last_weights = None              # (B, nh, T, T) of the last call
+        self.keep_weights = False             # True: keep each call's weights...
+        self.last_weights = None              # ...here, (B, nh, Tq, Tk), to look at
 
-    def forward(self, x):
+    def forward(self, x, cache=None):
         if x.ndim != 3 or x.shape[-1] != self.d_model:
             raise ValueError(f"MultiHeadAttention expects x of shape "
                              f"(B, T, {self.d_model}), got {tuple(x.shape)}")
@@ -39,22 +40,27 @@ class MultiHeadAttention(Module):
         qkv = self.qkv(x).reshape(B, T, 3, nh, hs)            # (B, T, 3, nh, hs)
         qkv = qkv.permute(2, 0, 3, 1, 4)                      # (3, B, nh, T, hs)
         q, k, v = qkv[0], qkv[1], qkv[2]                      # (B, nh, T, hs) each
-        y = self.attend(q, k, v)                              # (B, nh, T, hs)
+        if cache is None:
+            if T > self.context:
+                raise ValueError(f"MultiHeadAttention: {T} positions is longer "
+                                 f"than the context of {self.context}")
+            mask = self.mask[:T, :T]                          # (T, T): i sees 0..i
+        else:
+            # chapter 18: the keys and values of earlier calls joined to these,
+            # (B, nh, Tk, hs), and which of them each new query may see
+            k, v, mask = cache.update(k, v)
+        y = self.attend(q, k, v, mask)                        # (B, nh, T, hs)
         # heads side by side: (B, nh, T, hs) -> (B, T, nh, hs) -> (B, T, C)
         y = y.transpose(1, 2).reshape(B, T, C)
         return self.resid_dropout(self.proj(y))               # (B, T, C)
 
-    def attend(self, q, k, v):
-        "Causal attention of q (B, nh, Tq, hs), the last Tq positions, over k, v (Tk)."
-        Tq, Tk = q.shape[-2], k.shape[-2]
-        if Tk > self.context:
-            raise ValueError(f"MultiHeadAttention: {Tk} positions is longer than "
-                             f"the context of {self.context}")
-        mask = self.mask[Tk - Tq:Tk, :Tk]       # (Tq, Tk): query i sits at Tk - Tq + i
+    def attend(self, q, k, v, mask):
+        "Attention of q (B, nh, Tq, hs) over k, v (B, nh, Tk, hs) where mask allows."
         out, weights = scaled_dot_product_attention(q, k, v, mask=mask,
                                                     dropout=self.attn_dropout)
-        self.last_weights = weights.detach()    # (B, nh, Tq, Tk)
-        return out                              # (B, nh, Tq, hs)
+        if self.keep_weights:
+            self.last_weights = weights.detach()    # (B, nh, Tq, Tk)
+        return out                                  # (B, nh, Tq, hs)
 
     def extra_repr(self):
         return f"d_model={self.d_model}, n_head={self.n_head}, context={self.context}"
