@@ -23,11 +23,11 @@ Measured per config:
           grows). Also the tracemalloc peak of the NumPy arrays allocated by
           one extra (untimed) training step: the array working set.
   gen   : greedy decoding (temperature 0) of --gen-new tokens after a random
-          --gen-prompt-token prompt with nand2llm.sampling.generate: batch 1
-          without cache (use_cache=False: sliding window over the last <= ctx
-          tokens), batch 1 and batch --gen-batch with the KV cache
-          (use_cache=True; a full cache is refilled from the last ctx//2
-          tokens, the same policy as the reference). tokens/s = batch * new
+          --gen-prompt-token prompt: batch 1 without cache (a loop that runs
+          the model on the last <= ctx tokens every step), batch 1 and batch
+          --gen-batch with chapter 18's engine and its KV cache
+          (GPT.generate, context_policy='shift': a full cache is refilled
+          from the last ctx//2 tokens, the same policy as the reference). tokens/s = batch * new
           tokens / wall time (prefill included); median of --gen-repeats runs
           or fewer when --gen-budget-s is used up.
 
@@ -117,20 +117,36 @@ def traced_step_mb(model, opt, batch_tokens):
     return peak / 2**20
 
 
-def bench_gen(np, generate, model, cfg, batch, prompt_len, n_new, use_cache, repeats, budget_s, seed):
+def greedy_window(np, no_grad, model, prompts, n_new):
+    """Greedy decoding with no cache: the model runs on the last <= ctx tokens every step."""
+    ids = np.array(prompts)
+    with no_grad():
+        for _ in range(n_new):
+            logits = model(ids[:, -model.config.context:])[0].numpy()[:, -1]
+            ids = np.concatenate([ids, logits.argmax(axis=1)[:, None]], axis=1)
+    return ids[:, len(prompts[0]):].tolist()
+
+
+def bench_gen(np, no_grad, model, cfg, batch, prompt_len, n_new, use_cache, repeats, budget_s, seed):
     rng = np.random.default_rng(seed + 2)
-    prompts = list(rng.integers(0, cfg.vocab_size, size=(batch, prompt_len), dtype=np.int64))
+    prompts = rng.integers(0, cfg.vocab_size, size=(batch, prompt_len), dtype=np.int64).tolist()
     model.eval()
-    generate(model, prompts, 4, temperature=0, use_cache=use_cache)  # warm-up
+
+    def run(n):
+        if use_cache:  # the engine (chapter 18); a full cache is refilled from the last ctx//2 tokens
+            return [c.tokens for c in model.generate(prompts, n, temperature=0, context_policy="shift")]
+        return greedy_window(np, no_grad, model, prompts, n)
+
+    run(4)  # warm-up
     times, out = [], None
     t_all = time.perf_counter()
     for _ in range(repeats):
         t0 = time.perf_counter()
-        out = generate(model, prompts, n_new, temperature=0, use_cache=use_cache)
+        out = run(n_new)
         times.append(time.perf_counter() - t0)
         if time.perf_counter() - t_all > budget_s:
             break
-    assert len(out) == batch and all(len(c.tokens) == n_new for c in out)
+    assert len(out) == batch and all(len(tokens) == n_new for tokens in out)
     return summarize(times)
 
 
@@ -177,13 +193,14 @@ def main(argv=None):
     import numpy as np
     from nand2llm.gpt import GPT, GPTConfig, PRESET_BATCH_SIZES
     from nand2llm.optim import AdamW
-    from nand2llm.sampling import generate
+    from nand2llm.tensor import no_grad
+    import nand2llm.sampling  # noqa: F401  (chapter 18: GPT.generate is the engine's)
 
     emit(BENCH, "config", numpy=np.__version__, threads=args.threads, dtype="float32",
          peak_f32_gflops=peak, peak_source=peak_src, steps=args.steps, warmup=args.warmup,
          optimizer="nand2llm.optim.AdamW(lr=3e-4,betas=(0.9,0.95),wd=0.1) on all parameters",
          gen=dict(new=args.gen_new, prompt=args.gen_prompt, batch=args.gen_batch, greedy=True,
-                  api="nand2llm.sampling.generate(temperature=0, use_cache=...)"),
+                  api="GPT.generate(temperature=0, context_policy='shift') (chapter 18 engine); no cache: window loop"),
          loadavg_start=loadavg())
 
     for name in configs:
@@ -227,7 +244,7 @@ def main(argv=None):
             gen_tok_s = {}
             for label, gb, use_cache in (("gen_b1_nocache", 1, False), ("gen_b1_kv", 1, True),
                                          ("gen_b%d_kv" % args.gen_batch, args.gen_batch, True)):
-                st = bench_gen(np, generate, model, cfg, gb, args.gen_prompt, args.gen_new, use_cache,
+                st = bench_gen(np, no_grad, model, cfg, gb, args.gen_prompt, args.gen_new, use_cache,
                                args.gen_repeats, args.gen_budget_s, args.seed)
                 tok_s = round(gb * args.gen_new / st["median_s"], 1)
                 gen_tok_s[label] = tok_s
