@@ -9,7 +9,7 @@ __all__ = ['MultiHeadAttention']
 import numpy as np
 from .tensor import Tensor, backend
 from .nn import Module, Linear, Dropout
-from .attention import causal_mask, scaled_dot_product_attention
+from .attention import attention, causal_mask
 
 # %% ../nbs/14_multihead.ipynb #66f977ef
 class MultiHeadAttention(Module):
@@ -56,8 +56,7 @@ class MultiHeadAttention(Module):
 
     def attend(self, q, k, v, mask):
         "Attention of q (B, nh, Tq, hs) over k, v (B, nh, Tk, hs) where mask allows."
-        out, weights = scaled_dot_product_attention(q, k, v, mask=mask,
-                                                    dropout=self.attn_dropout)
+        out, weights = attention(q, k, v, mask=mask, dropout=self.attn_dropout)
         if self.keep_weights:
             self.last_weights = weights.detach()    # (B, nh, Tq, Tk)
         return out                                  # (B, nh, Tq, hs)
