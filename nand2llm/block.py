@@ -6,7 +6,6 @@
 __all__ = ['FeedForward', 'Block']
 
 # %% ../nbs/15_block.ipynb #8a272530
-import numpy as np
 from .nn import Module, Linear, LayerNorm, Dropout, GELU
 from .multihead import MultiHeadAttention
 

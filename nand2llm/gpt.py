@@ -6,8 +6,7 @@
 __all__ = ['PRESETS', 'PRESET_BATCH_SIZES', 'GPTConfig', 'GPT', 'count_parameters', 'sample_gpt']
 
 # %% ../nbs/16_gpt.ipynb #43192637
-import math
-from dataclasses import dataclass, asdict
+from dataclasses import dataclass
 import numpy as np
 from .tensor import Tensor, backend, no_grad, cross_entropy
 from .nn import Module, Embedding, LayerNorm, Dropout, ModuleList, normal_

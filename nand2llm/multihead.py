@@ -6,8 +6,6 @@
 __all__ = ['MultiHeadAttention']
 
 # %% ../nbs/14_multihead.ipynb #e315f36a
-import numpy as np
-from .tensor import Tensor, backend
 from .nn import Module, Linear, Dropout
 from .attention import attention, causal_mask
 
