@@ -502,7 +502,7 @@ def gpt2_state_dict(tensors, config):
             raise ValueError(f"{theirs} holds NaN or infinite values")
         # a block's matrices are Conv1D weights, (in, out): ours are (out, in)
         conv1d = theirs.startswith("h.") and array.ndim == 2
-        state[ours] = (array.T if conv1d else array).astype(np.float32)
+        state[ours] = (array.T if conv1d else array).astype(np.float32, copy=False)
     head = tensors.get("lm_head.weight")
     if head is not None and not np.array_equal(head, tensors["wte.weight"]):
         raise ValueError("lm_head.weight differs from wte.weight: our output layer "
