@@ -394,9 +394,6 @@ COMMANDS["generate"] = (_generate_arguments, generate_command)   # `nand2llm gen
 # %% ../nbs/18_sampling.ipynb #92f273f7
 import json
 import re
-from pathlib import Path
-
-import numpy as np
 
 from .gpt import GPT, GPTConfig
 from .train import load_safetensors
