@@ -32,12 +32,15 @@ sysdeps:
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
-# Every notebook's tests (slow cells skipped), the sync and layout checks, a smoke build of the book.
+# The linter (unused imports and names in the package; pyproject.toml's [tool.ruff]), then every
+# notebook's tests (slow cells skipped), the sync and layout checks, a smoke build of the book.
 test: install sysdeps
+	$(BIN)/ruff check nand2llm
 	$(BIN)/python -m pytest -n 2 --dist load
 
 # The same, with the slow cells (real training runs) included.
 test-slow: install sysdeps
+	$(BIN)/ruff check nand2llm
 	NAND2LLM_TEST_FLAGS=slow $(BIN)/python -m pytest -n 2 --dist load
 
 # The book: book/_build/html/index.html, book/_build/nand2llm.pdf, and README.md from nbs/index.ipynb.

@@ -8,7 +8,7 @@ __all__ = ['pair_counts', 'CountingBigram', 'NeuralBigram', 'sample_sequence', '
 # %% ../nbs/12_bigram.ipynb #6197c0d4
 import math
 import numpy as np
-from .tensor import Tensor, backend, cross_entropy, no_grad
+from .tensor import Tensor, cross_entropy, no_grad
 from .nn import Module, Embedding
 
 # %% ../nbs/12_bigram.ipynb #2b5536c1

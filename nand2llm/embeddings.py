@@ -7,7 +7,6 @@ __all__ = ['one_hot', 'LearnedPositions', 'sinusoidal_positions', 'offset_rotati
            'TokenAndPositionEmbedding', 'cosine_similarity', 'nearest_neighbours', 'pca']
 
 # %% ../nbs/11_embeddings.ipynb #cd56faed
-import math
 import numpy as np
 from .tensor import Tensor, backend
 from .nn import Module, Embedding
