@@ -58,8 +58,7 @@ def using_backend(name):
         set_backend(previous)
 
 def asnumpy(array):
-    "A host NumPy array from a backend array or Tensor: a copy if it is on a device."
-    array = array.data if isinstance(array, Tensor) else array
+    "A host NumPy array from a backend array: a copy when the array is on a device."
     if isinstance(array, (np.ndarray, np.generic)): return np.asarray(array)
     # CuPy's arrays (and the strict stand-in's below) copy themselves to the host
     if hasattr(array, "get") and hasattr(array, "dtype"): return array.get()
