@@ -11,7 +11,7 @@ __all__ = ['Parameter', 'Module', 'manual_seed', 'LinearFunction', 'linear', 'Li
 # %% ../nbs/07_nn.ipynb #4f01aa6c
 import math
 import numpy as np
-from .tensor import Tensor, Function, backend
+from .tensor import Tensor, Function, backend, backend_module, asnumpy
 
 # %% ../nbs/07_nn.ipynb #785f10c2
 class Parameter(Tensor):
@@ -110,10 +110,47 @@ class Module:
     def eval(self):
         return self.train(False)
 
-    def to(self, dtype):
-        "Convert every parameter to `dtype` (np.float64 for gradient checks), in place."
+    def register_buffer(self, name, array):
+        "Keep a constant array (a mask, a table): moved by to(), not trained or saved."
+        if not _is_array(array):
+            raise TypeError(f"register_buffer: {name!r} must be an array, "
+                            f"got {type(array).__name__}")
+        setattr(self, name, array)
+
+    def named_buffers(self):
+        "(dotted name, value) of every array or plain Tensor beside the Parameters."
+        for prefix, module in self.named_modules():
+            for name, value in module._members():
+                plain = isinstance(value, Tensor) and not isinstance(value, Parameter)
+                if plain or _is_array(value):
+                    yield (f"{prefix}.{name}" if prefix else name), value
+
+    def to(self, target):
+        "Move parameters and buffers to the backend named `target`, or cast to a dtype."
+        if isinstance(target, str):
+            try:
+                return self._move_to(backend_module(target))
+            except ValueError as unknown:
+                try: np.dtype(target)
+                except TypeError: raise ValueError(f"to({target!r}): {unknown}, "
+                                                   "and not a dtype either") from None
+        # a dtype (np.float64 for gradient checks): parameters only, in place
         for p in self.parameters():
-            p.data, p.grad = p.data.astype(dtype), None
+            p.data, p.grad = p.data.astype(target), None
+        return self
+
+    def _move_to(self, xp):
+        on_xp = type(xp.zeros(0))   # the array type of the target backend
+        def move(a):
+            return a if a is None or isinstance(a, on_xp) else xp.asarray(asnumpy(a))
+        for p in self.parameters():
+            p.data, p.grad = move(p.data), move(p.grad)
+        for module in self.modules():
+            for name, value in list(module._members()):
+                if isinstance(value, Tensor) and not isinstance(value, Parameter):
+                    value.data, value.grad = move(value.data), move(value.grad)
+                elif _is_array(value):
+                    setattr(module, name, move(value))
         return self
 
     def state_dict(self):
@@ -130,7 +167,9 @@ class Module:
                                f"missing keys {missing}, unexpected keys {unexpected}")
         # check every shape before changing anything
         for name in own.keys() & state.keys():
-            saved, wanted = tuple(np.shape(state[name])), tuple(own[name].shape)
+            value = state[name]
+            saved = tuple(value.shape) if hasattr(value, "shape") else np.shape(value)
+            wanted = tuple(own[name].shape)
             if saved != wanted:
                 raise ValueError(f"load_state_dict: '{name}' has shape {saved} in the "
                                  f"state dict but {wanted} in the model")
@@ -148,6 +187,12 @@ class Module:
                  for name, m in self.named_children()]
         return head + ")" if not lines else head + "\n  " + "\n  ".join(lines) + "\n)"
 
+
+def _is_array(value):
+    "A NumPy, CuPy or other backend array (not a Tensor, not a single NumPy number)."
+    return (hasattr(value, "shape") and hasattr(value, "dtype")
+            and not isinstance(value, (Tensor, np.generic)))
+
 # %% ../nbs/07_nn.ipynb #4e78d7d2
 _generator = np.random.default_rng(0)
 
@@ -161,14 +206,29 @@ def manual_seed(seed):
 def _rng(generator=None):
     return _generator if generator is None else generator
 
+
+def _uniform(generator, shape):
+    "Draws in [0, 1) as a backend array, from a NumPy generator or the backend's own."
+    xp = backend.xp
+    if xp is np or not isinstance(generator, np.random.Generator):
+        return generator.random(shape)
+    # elsewhere the NumPy generator seeds the backend's generator, one seed per call:
+    # its state alone (what a checkpoint saves) replays every draw
+    return xp.random.default_rng(int(generator.integers(2**63))).random(shape)
+
 # %% ../nbs/07_nn.ipynb #ef7e2ff0
+def _rows(a):
+    "(..., n) as (rows, n); the rows counted, since reshape(-1, 0) cannot guess them."
+    return a.reshape(math.prod(a.shape[:-1]), a.shape[-1])
+
+
 class LinearFunction(Function):
     "x @ weight.T + bias as one graph node; x of any batch shape (..., in)."
 
     @staticmethod
     def forward(ctx, x, weight, *bias):
         ctx.save_for_backward(x, weight)
-        rows = x.reshape(-1, x.shape[-1])                # (rows, in)
+        rows = _rows(x)                                  # (rows, in)
         out = rows @ weight.T                            # (rows, out)
         if bias:
             out += bias[0]                               # in place: no second array
@@ -177,9 +237,9 @@ class LinearFunction(Function):
     @staticmethod
     def backward(ctx, grad):
         x, weight = ctx.saved
-        g = grad.reshape(-1, grad.shape[-1])             # G: (rows, out)
+        g = _rows(grad)                                  # G: (rows, out)
         grad_x = (g @ weight).reshape(x.shape) if ctx.needs_input_grad[0] else None
-        grad_w = g.T @ x.reshape(-1, x.shape[-1])        # G^T X: (out, in)
+        grad_w = g.T @ _rows(x)                          # G^T X: (out, in)
         grad_b = (g.sum(axis=0),) if len(ctx.needs_input_grad) == 3 else ()
         return (grad_x, grad_w, *grad_b)
 
@@ -221,11 +281,14 @@ class Embedding(Module):
                                 .astype(np.float32))
 
     def forward(self, ids):
-        ids = ids.data if isinstance(ids, Tensor) else backend.xp.asarray(ids)
+        ids = ids.data if isinstance(ids, Tensor) else ids
+        # ids on the host (lists, NumPy) are checked there, with no wait for a device
+        if not hasattr(ids, "dtype") or isinstance(ids, (np.ndarray, np.generic)):
+            ids = np.asarray(ids)
         if ids.dtype.kind not in "iu":
             raise TypeError(f"Embedding takes integer ids, got dtype {ids.dtype}")
         bad = (ids < 0) | (ids >= self.num_embeddings)
-        if bad.any():
+        if bad.any():   # ids on a device: this waits for it, once per call
             raise IndexError(f"Embedding id {int(ids[bad].ravel()[0])} is out of "
                              f"range: the table has {self.num_embeddings} rows "
                              f"(ids 0..{self.num_embeddings - 1})")
@@ -369,8 +432,8 @@ class Dropout(Module):
             return x
         if self.p == 1:
             return x * 0.0
-        keep = _rng(self.generator).random(x.shape) >= self.p
-        return x * backend.xp.asarray(keep / (1 - self.p), dtype=x.dtype)
+        keep = _uniform(_rng(self.generator), x.shape) >= self.p   # on the backend
+        return x * (keep / (1 - self.p)).astype(x.dtype)
 
     def extra_repr(self):
         return f"p={self.p}"

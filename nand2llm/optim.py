@@ -8,10 +8,20 @@ __all__ = ['Optimizer', 'SGD', 'Adam', 'AdamW', 'weight_decay_groups', 'clip_gra
 
 # %% ../nbs/08_optim.ipynb #326a098c
 import math
+import numbers
 import numpy as np
 from .tensor import Tensor, backend
 
 # %% ../nbs/08_optim.ipynb #d7383cba
+def _check_number(owner, name, value, below=None):
+    "A finite number >= 0 (and < `below` if given), or a ValueError naming it."
+    is_number = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if (not is_number or not math.isfinite(value) or value < 0
+            or (below is not None and value >= below)):
+        wanted = f"in [0, {below})" if below is not None else "a finite number >= 0"
+        raise ValueError(f"{owner}: {name} must be {wanted}, got {value!r}")
+
+
 class Optimizer:
     "Base class: parameter groups ('params' + hyperparameters) and per-parameter state."
 
@@ -29,6 +39,7 @@ class Optimizer:
         self.state = {}
         for group in groups:
             group = {**self.defaults, **group, "params": list(group["params"])}
+            self.check_group(group)
             for p in group["params"]:
                 if not isinstance(p, Tensor):
                     raise TypeError(f"{type(self).__name__} can only optimize Tensors, "
@@ -53,6 +64,9 @@ class Optimizer:
 
     def update(self, p, grad, state, group):
         raise NotImplementedError(f"{type(self).__name__} must define update()")
+
+    def check_group(self, group):
+        "Raise a ValueError that names any bad hyperparameter of `group`."
 
     def _params(self):
         return [p for group in self.param_groups for p in group["params"]]
@@ -79,6 +93,7 @@ class Optimizer:
         params = self._params()
         for group, saved_group in zip(self.param_groups, saved):
             group.update({k: v for k, v in saved_group.items() if k != "params"})
+            self.check_group(group)
         self.state = {}
         for i, st in state_dict["state"].items():
             p = params[int(i)]
@@ -92,14 +107,14 @@ class SGD(Optimizer):
     "SGD with optional momentum, Nesterov and L2 weight decay, as torch.optim.SGD."
 
     def __init__(self, params, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
-        if lr < 0:
-            raise ValueError(f"learning rate must be >= 0, got {lr}")
-        if momentum < 0:
-            raise ValueError(f"momentum must be >= 0, got {momentum}")
-        if nesterov and momentum == 0:
-            raise ValueError("Nesterov momentum needs momentum > 0")
         super().__init__(params, dict(lr=lr, momentum=momentum, nesterov=nesterov,
                                       weight_decay=weight_decay))
+
+    def check_group(self, group):
+        for name in ("lr", "momentum", "weight_decay"):
+            _check_number("SGD", name, group[name])
+        if group["nesterov"] and group["momentum"] == 0:
+            raise ValueError("SGD: Nesterov momentum needs momentum > 0")
 
     def update(self, p, grad, state, group):
         if group["weight_decay"]:
@@ -123,12 +138,20 @@ class Adam(Optimizer):
     decoupled_weight_decay = False
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
-        if lr < 0:
-            raise ValueError(f"learning rate must be >= 0, got {lr}")
-        if not all(0 <= beta < 1 for beta in betas):
-            raise ValueError(f"betas must be in [0, 1), got {tuple(betas)}")
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps,
                                       weight_decay=weight_decay))
+
+    def check_group(self, group):
+        owner = type(self).__name__
+        for name in ("lr", "eps", "weight_decay"):
+            _check_number(owner, name, group[name])
+        betas = group["betas"]
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"{owner}: betas must be a pair (beta1, beta2), "
+                             f"got {betas!r}")
+        for beta in betas:
+            _check_number(owner, f"betas {tuple(betas)}: each", beta, below=1)
+        group["betas"] = tuple(betas)
 
     def update(self, p, grad, state, group):
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
@@ -182,9 +205,15 @@ def weight_decay_groups(model, weight_decay):
 # %% ../nbs/08_optim.ipynb #20139c1b
 def clip_grad_norm_(params, max_norm):
     "Scale gradients so their joint L2 norm is at most max_norm; returns the old norm."
+    _check_number("clip_grad_norm_", "max_norm", max_norm)
     params = [params] if isinstance(params, Tensor) else list(params)
     with_grad = [p for p in params if p.grad is not None]
-    total_norm = math.sqrt(sum(float((p.grad * p.grad).sum()) for p in with_grad))
+    # the squares are summed on the backend (in float64, one parameter after the
+    # other); one number comes back to the host, once per call
+    total = 0.0
+    for p in with_grad:
+        total = total + (p.grad * p.grad).sum().astype(np.float64)
+    total_norm = math.sqrt(float(total))
     # the 1e-6 as in PyTorch: no division by zero
     scale = max_norm / (total_norm + 1e-6)
     if scale < 1:

@@ -132,11 +132,27 @@ def _pow(self, exponent):
                          f"({exponent:g}) is not real")
     out = Value(self.data ** exponent, (self,), f"**{exponent:g}")
     def _backward():
-        self.grad += exponent * self.data ** (exponent - 1) * out.grad
+        if exponent != 0:   # x ** 0 is constant: no 0 * 0 ** -1 at x = 0
+            self.grad += exponent * self.data ** (exponent - 1) * out.grad
+    out._backward = _backward
+    return out
+
+def _rpow(self, base):
+    "base ** self, for a constant (plain number) base: d/dx b^x = b^x ln b."
+    if isinstance(base, Value) or not isinstance(base, numbers.Real):
+        return NotImplemented
+    if base < 0:
+        raise ValueError(f"a negative base ({base:g}) to a Value power is not real "
+                         "in general")
+    out = Value(base ** self.data, (self,), f"{base:g}**")
+    def _backward():
+        if base > 0:        # 0 ** x is flat where it is defined (x >= 0)
+            self.grad += out.data * math.log(base) * out.grad
     out._backward = _backward
     return out
 
 Value.__pow__ = _pow
+Value.__rpow__ = _rpow                                                   # 2 ** self
 Value.__neg__ = lambda self: self * -1                                   # -self
 Value.__sub__ = lambda self, other: self + (-_as_value(other))           # self - other
 Value.__truediv__ = lambda self, other: self * _as_value(other) ** -1    # self / other

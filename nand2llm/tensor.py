@@ -13,12 +13,13 @@ import threading
 import numpy as np
 
 # %% auto #0
-__all__ = ['backend', 'DEFAULT_DTYPE', 'register_backend', 'set_backend', 'is_grad_enabled', 'no_grad', 'Context', 'Function',
-           'Tensor', 'broadcast_shapes', 'unbroadcast', 'Add', 'Neg', 'Mul', 'Div', 'Pow', 'gradcheck', 'Exp', 'Log',
-           'Tanh', 'Sigmoid', 'ReLU', 'GELU', 'Sum', 'mean', 'var', 'Max', 'MatMul', 'matmul', 'Reshape', 'Permute',
+__all__ = ['backend', 'DEFAULT_DTYPE', 'register_backend', 'backend_module', 'set_backend', 'using_backend', 'asnumpy',
+           'is_grad_enabled', 'no_grad', 'Context', 'Function', 'Tensor', 'broadcast_shapes', 'unbroadcast', 'Add',
+           'Neg', 'Mul', 'Div', 'Pow', 'Exponential', 'gradcheck', 'Exp', 'Log', 'TanhFunction', 'SigmoidFunction',
+           'ReLUFunction', 'GELUFunction', 'Sum', 'mean', 'var', 'Max', 'MatMul', 'matmul', 'Reshape', 'Permute',
            'Expand', 'transpose', 'unsqueeze', 'squeeze', 'GetItem', 'Gather', 'gather', 'embedding', 'Cat', 'Stack',
            'cat', 'stack', 'split', 'Where', 'where', 'Softmax', 'LogSoftmax', 'CrossEntropy', 'cross_entropy', 'zeros',
-           'ones', 'randn']
+           'ones', 'randn', 'StrictArray']
 
 # %% ../nbs/06_tensor.ipynb #f958ce74
 class _Backend:
@@ -34,14 +35,34 @@ def register_backend(name, loader):
     "Make `set_backend(name)` possible; `loader()` imports and returns the module."
     _BACKENDS[name] = loader
 
-def set_backend(name):
-    "Switch the array module of all tensor ops; returns the previous backend's name."
+def backend_module(name):
+    "The array module of the backend called `name` (imported on first use)."
     if name not in _BACKENDS:
         raise ValueError(f"unknown backend {name!r}; known backends: "
                          f"{sorted(_BACKENDS)} (see register_backend)")
+    return _BACKENDS[name]()
+
+def set_backend(name):
+    "Switch the array module of all tensor ops; returns the previous backend's name."
     previous = backend.name
-    backend.xp, backend.name = _BACKENDS[name](), name
+    backend.xp, backend.name = backend_module(name), name
     return previous
+
+@contextlib.contextmanager
+def using_backend(name):
+    "Inside this block, tensor ops run on backend `name`; the previous one after."
+    previous = set_backend(name)
+    try:
+        yield backend
+    finally:
+        set_backend(previous)
+
+def asnumpy(array):
+    "A host NumPy array from a backend array: a copy when the array is on a device."
+    if isinstance(array, (np.ndarray, np.generic)): return np.asarray(array)
+    # CuPy's arrays (and the strict stand-in's below) copy themselves to the host
+    if hasattr(array, "get") and hasattr(array, "dtype"): return array.get()
+    return np.asarray(array)   # Python numbers and lists
 
 # %% ../nbs/06_tensor.ipynb #4097e683
 # per thread, like PyTorch: evaluating in one thread doesn't stop training in another
@@ -129,9 +150,13 @@ class Tensor:
     def item(self): return self.data.item()
     def numpy(self):
         "The data as a host NumPy array (shared, not copied, on the NumPy backend)."
-        return self.data.get() if hasattr(self.data, "get") else np.asarray(self.data)
+        return asnumpy(self.data)
     def __array__(self, dtype=None, copy=None):
-        return np.asarray(self.numpy(), dtype=dtype)
+        # np.asarray(t): only for host data; a device tensor must ask for .numpy()
+        if not isinstance(self.data, np.ndarray):
+            raise TypeError(f"a tensor on the {backend.name!r} backend does not "
+                            "become a NumPy array by itself: call .numpy()")
+        return np.asarray(self.data, dtype=dtype)
     def __bool__(self): return bool(self.data)
     def __float__(self): return float(self.data)
     def __repr__(self):
@@ -159,6 +184,7 @@ class Tensor:
     def __rtruediv__(self, other): return Div.apply(_lift(other, self), self)
     def __neg__(self): return Neg.apply(self)
     def __pow__(self, exponent): return _pow(self, exponent)
+    def __rpow__(self, base): return _rpow(base, self)
     def __matmul__(self, other): return matmul(self, other)
     def __rmatmul__(self, other): return matmul(_lift(other, self), self)
     def matmul(self, other): return matmul(self, other)
@@ -178,10 +204,10 @@ class Tensor:
     def exp(self): return Exp.apply(self)
     def log(self): return Log.apply(self)
     def sqrt(self): return _pow(self, 0.5)
-    def tanh(self): return Tanh.apply(self)
-    def relu(self): return ReLU.apply(self)
-    def sigmoid(self): return Sigmoid.apply(self)
-    def gelu(self): return GELU.apply(self)
+    def tanh(self): return TanhFunction.apply(self)
+    def relu(self): return ReLUFunction.apply(self)
+    def sigmoid(self): return SigmoidFunction.apply(self)
+    def gelu(self): return GELUFunction.apply(self)
 
     # --- reductions
     def sum(self, axis=None, keepdims=False):
@@ -382,16 +408,46 @@ class Pow(Function):
     @staticmethod
     def backward(ctx, grad):
         (a,), p = ctx.saved, ctx.exponent
+        # a ** 0 is constant: 0 * a ** -1 would give NaN at a = 0
+        if p == 0: return backend.xp.zeros_like(grad)
         return grad * p * a ** (p - 1)
+
+class Exponential(Function):
+    "$f(a) = c^a$ for a number $c \\geq 0$, $f'(a) = c^a \\ln c$."
+    @staticmethod
+    def forward(ctx, a, base):
+        out = base ** a
+        ctx.save_for_backward(a, out); ctx.base = base
+        return out
+    @staticmethod
+    def backward(ctx, grad):
+        a, out = ctx.saved
+        # 0 ** a is flat where a >= 0 (as in PyTorch): no NaN from 0 * log 0
+        if ctx.base == 0:
+            return backend.xp.where(a >= 0, 0.0, -math.inf) * grad
+        return grad * out * math.log(ctx.base)
+
+def _is_number(x): return isinstance(x, (int, float, np.generic)) and np.ndim(x) == 0
 
 def _pow(t, exponent):
     "`t ** exponent` for a number exponent."
-    is_number = isinstance(exponent, (int, float, np.generic))
-    if isinstance(exponent, Tensor) or not is_number:
+    if isinstance(exponent, Tensor) or not _is_number(exponent):
         raise TypeError("only a number can be an exponent here (got "
                         f"{type(exponent).__name__}); "
                         "for a tensor exponent b use (b * a.log()).exp()")
     return Pow.apply(t, exponent=float(exponent) if t.dtype.kind == "f" else exponent)
+
+def _rpow(base, t):
+    "`base ** t` for a number base: the exponential with base `base`."
+    if not _is_number(base):
+        raise TypeError("only a number can be the base here, got "
+                        f"{type(base).__name__}")
+    if t.dtype.kind == "f":
+        base = float(base)   # a Python float keeps the tensor's dtype
+    if base < 0:
+        raise ValueError(f"{base:g} ** t: a negative base to a fractional power is not "
+                         "real; use a base >= 0")
+    return Exponential.apply(t, base=base)
 
 # %% ../nbs/06_tensor.ipynb #df94322c
 def gradcheck(fn, *inputs, eps=1e-6, atol=1e-6, rtol=1e-4, seed=0):
@@ -452,7 +508,7 @@ class Log(Function):
     @staticmethod
     def backward(ctx, grad): return grad / ctx.saved[0]
 
-class Tanh(Function):
+class TanhFunction(Function):
     "$f(a) = \\tanh a$, $f'(a) = 1 - \\tanh^2 a$."
     @staticmethod
     def forward(ctx, a):
@@ -462,7 +518,7 @@ class Tanh(Function):
         (out,) = ctx.saved
         return grad * (1 - out * out)
 
-class Sigmoid(Function):
+class SigmoidFunction(Function):
     "$\\sigma(a) = 1 / (1 + e^{-a})$, $\\sigma'(a) = \\sigma(a)(1 - \\sigma(a))$."
     @staticmethod
     def forward(ctx, a):
@@ -474,7 +530,7 @@ class Sigmoid(Function):
         (out,) = ctx.saved
         return grad * out * (1 - out)
 
-class ReLU(Function):
+class ReLUFunction(Function):
     "$f(a) = \\max(a, 0)$; $f'(a) = 1$ where $a > 0$, else 0 (also at 0, as PyTorch)."
     @staticmethod
     def forward(ctx, a):
@@ -484,7 +540,7 @@ class ReLU(Function):
 
 _GELU_C = math.sqrt(2 / math.pi)
 
-class GELU(Function):
+class GELUFunction(Function):
     "GPT-2's tanh GELU: $\\frac{a}{2}(1 + \\tanh(\\sqrt{2/\\pi}(a + 0.044715 a^3)))$."
     @staticmethod
     def forward(ctx, a):
@@ -511,10 +567,14 @@ def _axes(axis, ndim):
     if axis is None: return tuple(range(ndim))
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     for a in axes:
-        if not -ndim <= a < max(ndim, 1):
+        # a single number (0 dimensions) accepts axis 0 and -1, as in PyTorch
+        if not -max(ndim, 1) <= a < max(ndim, 1):
             raise ValueError(f"axis {a} is out of range for a tensor with {ndim} "
                              "dimensions")
-    return tuple(sorted(a % ndim if ndim else 0 for a in axes))
+    normalized = sorted(a % max(ndim, 1) for a in axes)
+    if len(set(normalized)) != len(normalized):
+        raise ValueError(f"axis {axis}: an axis appears twice")
+    return tuple(normalized) if ndim else ()
 
 class Sum(Function):
     "$f(a) = \\sum_i a_i$ over the given axes; each $a_i$ gets the gradient of its sum."
@@ -536,7 +596,8 @@ def var(t, axis=None, keepdims=False, correction=0):
     "The variance over the given axes, divided by $n - c$; biased (c = 0) by default."
     count = math.prod(t.shape[a] for a in _axes(axis, t.ndim))
     centered = t - t.mean(axis, keepdims=True)
-    return (centered * centered).sum(axis, keepdims) / (count - correction)
+    # no degrees of freedom left: NaN (0 / 0), as in PyTorch, not a negative divisor
+    return (centered * centered).sum(axis, keepdims) / max(count - correction, 0)
 
 # %% ../nbs/06_tensor.ipynb #51222959
 class Max(Function):
@@ -544,6 +605,9 @@ class Max(Function):
     @staticmethod
     def forward(ctx, a, axis=None, keepdims=False):
         axes = _axes(axis, a.ndim)
+        if any(a.shape[i] == 0 for i in axes):
+            raise ValueError(f"max/min over an axis of size 0 (shape {a.shape}, axis "
+                             f"{axis}): an empty axis has no maximum")
         out = a.max(axis=axes, keepdims=True)
         is_max = a == out
         ctx.save_for_backward(is_max, is_max.sum(axis=axes, keepdims=True))
@@ -579,15 +643,18 @@ class MatMul(Function):
             grad_a = unbroadcast(xp.matmul(grad, xp.swapaxes(b, -1, -2)), a.shape)
         if ctx.needs_input_grad[1] and b.ndim == 2:
             # A^T G with every batch row stacked: the product itself sums the batch
-            grad_b = xp.matmul(a.reshape(-1, a.shape[-1]).T,
-                               grad.reshape(-1, grad.shape[-1]))
+            grad_b = xp.matmul(_rows(a).T, _rows(grad))
         elif ctx.needs_input_grad[1]:   # A^T G
             grad_b = unbroadcast(xp.matmul(xp.swapaxes(a, -1, -2), grad), b.shape)
         return grad_a, grad_b
 
+def _rows(a):
+    "(..., k) as (rows, k); counted, since reshape(-1, 0) cannot guess the rows."
+    return a.reshape(math.prod(a.shape[:-1]), a.shape[-1])
+
 def _rows_matmul(a, w):
     "(..., k) @ (k, m) as one (rows, k) @ (k, m) product, not one product per batch."
-    rows = backend.xp.matmul(a.reshape(-1, a.shape[-1]), w)
+    rows = backend.xp.matmul(_rows(a), w)
     return rows.reshape(*a.shape[:-1], w.shape[-1])
 
 def matmul(a, b):
@@ -666,10 +733,10 @@ def squeeze(t, axis):
 
 # %% ../nbs/06_tensor.ipynb #2a64b61f
 def _index_arg(index):
-    "Turn Tensors and lists inside an index into backend arrays; the rest passes."
+    "Turn Tensors, lists and NumPy arrays in an index into backend arrays."
     if isinstance(index, tuple): return tuple(_index_arg(i) for i in index)
     if isinstance(index, Tensor): return index.data
-    if isinstance(index, list): return backend.xp.asarray(index)
+    if isinstance(index, (list, np.ndarray)): return backend.xp.asarray(index)
     return index
 
 def _picks_repeatedly(index):
@@ -771,6 +838,8 @@ def split(t, sizes_or_n, axis=0):
         sizes = [length // sizes_or_n] * sizes_or_n
     else:
         sizes = list(sizes_or_n)
+        if not all(isinstance(n, (int, np.integer)) and n >= 0 for n in sizes):
+            raise ValueError(f"split: sizes {sizes} must be whole numbers >= 0")
         if sum(sizes) != length:
             raise ValueError(f"split: sizes {sizes} add up to {sum(sizes)}, but axis "
                              f"{axis} of shape {t.shape} has {length}")
@@ -815,10 +884,15 @@ class Softmax(Function):
     @staticmethod
     def forward(ctx, z, axis=-1):
         xp = backend.xp
-        out = z - z.max(axis=axis, keepdims=True)
+        # a tuple: () for a single number, whose softmax is 1
+        ctx.axis = axis = _axes(axis, z.ndim)
+        if any(z.shape[i] == 0 for i in axis):   # nothing to normalize, as in PyTorch
+            ctx.save_for_backward(z); return z.copy()
+        # asarray: a single number's difference is a NumPy scalar, which has no buffer
+        out = xp.asarray(z - z.max(axis=axis, keepdims=True))
         xp.exp(out, out=out)                      # in place: no second array
         out /= out.sum(axis=axis, keepdims=True)
-        ctx.save_for_backward(out); ctx.axis = axis
+        ctx.save_for_backward(out)
         return out
     @staticmethod
     def backward(ctx, grad):
@@ -833,9 +907,12 @@ class LogSoftmax(Function):
     @staticmethod
     def forward(ctx, z, axis=-1):
         xp = backend.xp
+        ctx.axis = axis = _axes(axis, z.ndim)
+        if any(z.shape[i] == 0 for i in axis):
+            ctx.save_for_backward(z); return z.copy()
         shifted = z - z.max(axis=axis, keepdims=True)
         out = shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
-        ctx.save_for_backward(out); ctx.axis = axis
+        ctx.save_for_backward(out)
         return out
     @staticmethod
     def backward(ctx, grad):
@@ -852,7 +929,7 @@ class CrossEntropy(Function):
         # (N, C), (N,)
         logits, targets = logits.reshape(-1, classes), targets.reshape(-1)
         keep = targets != ignore_index
-        count = int(keep.sum())
+        count = keep.sum()   # stays on the device: no waiting for it
         # any valid class; these rows are masked out below
         safe_targets = xp.where(keep, targets, 0)
         shifted = logits - logits.max(axis=1, keepdims=True)
@@ -862,9 +939,9 @@ class CrossEntropy(Function):
         picked = log_probs[xp.arange(len(targets)), safe_targets]
         ctx.save_for_backward(log_probs, safe_targets, keep)
         ctx.count, ctx.input_shape = count, input_shape
+        mean = -(picked * keep).sum() / xp.maximum(count, 1).astype(logits.dtype)
         # no targets: the mean is undefined, as in PyTorch
-        if count == 0: return xp.asarray(xp.nan, dtype=logits.dtype)
-        return -(picked * keep).sum() / count
+        return xp.where(count > 0, mean, xp.nan)
     @staticmethod
     def backward(ctx, grad):
         xp = backend.xp
@@ -872,13 +949,15 @@ class CrossEntropy(Function):
         grad_logits = xp.exp(log_probs)                                    # softmax
         grad_logits[xp.arange(len(safe_targets)), safe_targets] -= 1       # - onehot
         # / N, ignored rows to zero
-        grad_logits *= (keep / max(ctx.count, 1))[:, None] * grad
+        grad_logits *= (keep / xp.maximum(ctx.count, 1))[:, None] * grad
         return grad_logits.reshape(ctx.input_shape)
 
 def cross_entropy(logits, targets, ignore_index=-100):
     "Mean cross-entropy of `logits` (..., C) and int `targets` (...), ignoring some."
     targets = targets.data if isinstance(targets, Tensor) else targets
-    targets = backend.xp.asarray(targets)
+    # host targets (lists, NumPy) are checked on the host, for free, and then moved
+    if not hasattr(targets, "dtype") or isinstance(targets, (np.ndarray, np.generic)):
+        targets = np.asarray(targets)
     if targets.dtype.kind not in "iu":
         raise TypeError("cross_entropy: targets must be integer class indices, got "
                         f"dtype {targets.dtype}")
@@ -886,10 +965,14 @@ def cross_entropy(logits, targets, ignore_index=-100):
         raise ValueError(f"cross_entropy: logits of shape {logits.shape} need targets "
                          f"of shape {logits.shape[:-1]}, got {tuple(targets.shape)}")
     classes = logits.shape[-1]
+    if classes == 0:
+        raise ValueError(f"cross_entropy: logits of shape {logits.shape} "
+                         "have no classes")
     bad = (targets != ignore_index) & ((targets < 0) | (targets >= classes))
-    if bool(bad.any()):
+    if bool(bad.any()):   # targets on a device: this waits for it, once per call
         raise ValueError(f"cross_entropy: target {int(targets[bad].reshape(-1)[0])} is "
                          f"out of range for {classes} classes")
+    targets = backend.xp.asarray(targets)
     return CrossEntropy.apply(logits, targets=targets, ignore_index=ignore_index)
 
 # %% ../nbs/06_tensor.ipynb #ea052197
@@ -908,3 +991,113 @@ def randn(*shape, rng=None, dtype=DEFAULT_DTYPE, requires_grad=False):
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     samples = rng.standard_normal(_shape_arg(shape)).astype(dtype)
     return Tensor(backend.xp.asarray(samples), requires_grad=requires_grad)
+
+# %% ../nbs/06_tensor.ipynb #5e1c7a02
+class StrictArray:
+    "A NumPy array that, like a CuPy array, never becomes a NumPy array by itself."
+    __slots__ = ("_array",)
+    __array_ufunc__ = None   # np.exp(x) and ndarray + x are refused, as for CuPy arrays
+    __hash__ = None          # arrays compare elementwise, so they cannot be dict keys
+    host_syncs = 0           # how often a value was read back to the host
+
+    def __init__(self, array): self._array = array
+    def __array__(self, dtype=None, copy=None):
+        raise TypeError("implicit conversion of a strict-backend array to a NumPy array "
+                        "is not allowed (CuPy refuses it too): use asnumpy(x)")
+    def __array_function__(self, func, types, args, kwargs):
+        raise TypeError(f"np.{func.__name__} called on a strict-backend array: "
+                        f"use backend.xp.{func.__name__}")
+    def get(self): return _read_back(lambda: self._array.copy())
+    # what it is: shape and dtype live on the host, as on a GPU
+    shape = property(lambda self: self._array.shape)
+    ndim = property(lambda self: self._array.ndim)
+    dtype = property(lambda self: self._array.dtype)
+    size = property(lambda self: self._array.size)
+    nbytes = property(lambda self: self._array.nbytes)
+    T = property(lambda self: StrictArray(self._array.T))
+    def __len__(self): return len(self._array)
+    def __iter__(self): return (StrictArray(row) for row in self._array)
+    def __repr__(self): return f"StrictArray(shape={self.shape}, dtype={self.dtype})"
+    def __copy__(self): return StrictArray(self._array.copy())
+    def __deepcopy__(self, memo): return StrictArray(self._array.copy())
+    def __setitem__(self, index, value): self._array[_unwrap(index)] = _unwrap(value)
+    # reading a value waits for the device: allowed, but counted
+    def item(self): return _read_back(self._array.item)
+    def tolist(self): return _read_back(self._array.tolist)
+    def __bool__(self): return _read_back(self._array.__bool__)
+    def __float__(self): return _read_back(self._array.__float__)
+    def __int__(self): return _read_back(self._array.__int__)
+    def __index__(self): return _read_back(self._array.__index__)
+
+    def __getattr__(self, name):
+        "Array methods (reshape, sum, astype...) on the wrapped array, results wrapped."
+        # never __array_interface__ and friends: they would let NumPy read the data
+        if name.startswith("__") or name == "_array": raise AttributeError(name)
+        return _wrap(getattr(self._array, name))
+
+def _read_back(read):
+    StrictArray.host_syncs += 1
+    return read()
+
+def _unwrap(x):
+    "The NumPy arrays inside StrictArrays; a bare host array here is an error."
+    if isinstance(x, StrictArray): return x._array
+    if isinstance(x, np.ndarray):
+        raise TypeError("a host NumPy array met strict-backend arrays: move it first "
+                        "with backend.xp.asarray (CuPy refuses this mix too)")
+    if isinstance(x, (tuple, list)): return type(x)(_unwrap(v) for v in x)
+    if isinstance(x, dict): return {k: _unwrap(v) for k, v in x.items()}
+    return x
+
+def _strict(x):
+    "Wrap NumPy results: arrays and NumPy scalars (CuPy returns 0-d arrays) and lists."
+    if isinstance(x, np.ndarray): return StrictArray(x)
+    if isinstance(x, np.generic): return StrictArray(np.asarray(x))
+    if isinstance(x, (tuple, list)): return type(x)(_strict(v) for v in x)
+    if isinstance(x, np.random.Generator): return _StrictNumpy(x)
+    return x
+
+class _StrictNumpy:
+    "NumPy's functions, submodules, ufuncs or generators, taking and giving StrictArrays."
+    def __init__(self, target): self._target = target
+    def __repr__(self): return f"strict({self._target!r})"
+    def __call__(self, *args, **kwargs):
+        return _strict(self._target(*_unwrap(args), **_unwrap(kwargs)))
+    def __getattr__(self, name):
+        if name.startswith("__"): raise AttributeError(name)
+        if name == "ndarray": return StrictArray
+        if name == "asnumpy": return asnumpy
+        attr = getattr(self._target, name)
+        if name in ("array", "asarray", "ascontiguousarray"): return _to_device(attr)
+        return _wrap(attr)
+
+def _wrap(attr):
+    "Callables and submodules wrapped; types (np.float32...) and constants as they are."
+    if isinstance(attr, type) or not (callable(attr) or isinstance(attr, type(np))):
+        return _strict(attr)
+    return _StrictNumpy(attr)
+
+def _to_device(make):
+    "xp.asarray and friends: the one way in for host data, always a copy, as on a GPU."
+    def to_device(obj, *args, **kwargs):
+        obj = obj.copy() if isinstance(obj, (np.ndarray, np.generic)) else _unwrap(obj)
+        return _strict(make(obj, *args, **_unwrap(kwargs)))
+    return to_device
+
+def _array_operator(name, in_place=False):
+    def operator(self, *args):
+        result = getattr(self._array, name)(*_unwrap(args))
+        if result is NotImplemented: return result
+        return self if in_place else _strict(result)
+    operator.__name__ = name
+    return operator
+
+for _name in ("add radd sub rsub mul rmul truediv rtruediv floordiv rfloordiv mod rmod "
+              "pow rpow matmul rmatmul and rand or ror xor rxor lt le gt ge eq ne "
+              "neg pos abs invert getitem").split():
+    setattr(StrictArray, f"__{_name}__", _array_operator(f"__{_name}__"))
+for _name in "iadd isub imul itruediv ifloordiv imod ipow imatmul iand ior ixor".split():
+    setattr(StrictArray, f"__{_name}__", _array_operator(f"__{_name}__", in_place=True))
+
+_STRICT_NUMPY = _StrictNumpy(np)
+register_backend("strict", lambda: _STRICT_NUMPY)
