@@ -31,15 +31,18 @@ def _check_attention(q, k, v, mask):
     if mask is None:
         return None
     mask = mask.data if isinstance(mask, Tensor) else mask
-    mask = backend.xp.asarray(mask, dtype=bool)
+    if isinstance(mask, (list, tuple)):
+        mask = np.asarray(mask, dtype=bool)
     scores_shape = (q.shape[-2], k.shape[-2])
     if tuple(mask.shape[-2:]) != scores_shape:
         raise ValueError(f"attention: mask of shape {tuple(mask.shape)} does not fit "
                          f"scores of shape (queries x keys) = {scores_shape}")
-    if not bool(mask.any(axis=-1).all()):
+    # checked where it is made: a mask on a device would make us wait for the device
+    on_host = isinstance(mask, np.ndarray)
+    if on_host and not mask.astype(bool, copy=False).any(axis=-1).all():
         raise ValueError("attention: the mask hides every key from some query, "
                          "whose softmax would be 0/0")
-    return mask
+    return backend.xp.asarray(mask, dtype=bool)
 
 def scaled_dot_product_attention(q, k, v, mask=None, dropout=None):
     "softmax(q @ k^T / sqrt(hs)) @ v where `mask` is True; returns (out, weights)."

@@ -85,8 +85,8 @@ class GPT(Module):
         "Logits (B, T, V) for ids (B, T); and the mean cross-entropy given `targets`."
         idx = self._check_ids(idx, cache)
         B, T = idx.shape
-        # positions 0..T-1; after a cache (chapter 18) of n tokens: n..n+T-1
-        positions = backend.xp.arange(T) if cache is None else cache.positions(T)
+        # positions 0..T-1; after a cache (chapter 18) of n tokens: n..n+T-1 (on the host)
+        positions = np.arange(T) if cache is None else cache.positions(T)
         x = self.wte(idx) + self.wpe(positions)   # (B, T, C) + (T, C) or (B, T, C)
         x = self.drop(x)
         for layer, block in enumerate(self.blocks):
@@ -101,7 +101,7 @@ class GPT(Module):
         return logits, loss
 
     def _check_ids(self, idx, cache=None):
-        "Integer ids (B, T) in range, checked on the host; returned as a backend array."
+        "Integer ids (B, T), their range checked where they are: host ids stay there."
         data = idx.data if isinstance(idx, Tensor) else idx
         # ids on the host are checked here, once; ids already on a device come from
         # our own sampler, and checking their range would make us wait for the device
@@ -120,7 +120,7 @@ class GPT(Module):
                 raise ValueError(f"GPT: token id {low if low < 0 else high} is out of "
                                  f"range for vocab_size {c.vocab_size} "
                                  f"(ids 0..{c.vocab_size - 1})")
-        return backend.xp.asarray(ids)
+        return ids              # the embedding uploads host ids after its own check
 
 # %% ../nbs/16_gpt.ipynb #b69ddc75
 def count_parameters(config):

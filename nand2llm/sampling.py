@@ -195,7 +195,7 @@ class KVCache:
         self.lengths[slice(None) if rows is None else rows] = 0
 
     def positions(self, T):
-        "The positions of T new tokens per active row; plans where they are stored."
+        "Host positions of T new tokens for each active row; plans where they go."
         lengths, active = self.lengths, self.active
         full = active & (lengths + T > self.context)
         if full.any():
@@ -205,7 +205,7 @@ class KVCache:
         if active.all() and (lengths == lengths[0]).all():     # one position for all
             start = int(lengths[0])
             self._plan = (start, start + T, None)
-            return backend.xp.arange(start, start + T)         # (T,)
+            return np.arange(start, start + T)                 # (T,), on the host
         if T > 1 and not active.all():
             raise ValueError("KVCache: when some rows sit out a step, the others "
                              "take one token each")
@@ -218,7 +218,7 @@ class KVCache:
         visible = np.arange(end) <= seen[:, :, None]             # (B, T, end)
         xp = backend.xp
         self._plan = (xp.asarray(slots), end, xp.asarray(visible[:, None]))
-        return xp.asarray(seen)                                  # (B, T)
+        return seen                                     # (B, T), on the host
 
     def update(self, layer, k, v):
         "Store new keys and values (B, nh, T, hs); all the row's so far, and the mask."
