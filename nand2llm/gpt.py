@@ -85,7 +85,7 @@ class GPT(Module):
         "Logits (B, T, V) for ids (B, T); and the mean cross-entropy given `targets`."
         idx = self._check_ids(idx, cache)
         B, T = idx.shape
-        # positions 0..T-1; after a cache (chapter 18) of n tokens: n..n+T-1 (on the host)
+        # positions 0..T-1, or after a cache (chapter 18) of n tokens n..n+T-1 (host)
         positions = np.arange(T) if cache is None else cache.positions(T)
         x = self.wte(idx) + self.wpe(positions)   # (B, T, C) + (T, C) or (B, T, C)
         x = self.drop(x)
