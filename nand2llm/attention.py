@@ -67,7 +67,7 @@ class AttentionFunction(Function):
         xp = backend.xp
         scores = (q * scale) @ xp.swapaxes(k, -2, -1)           # S: (..., Tq, Tk)
         if mask is not None:
-            scores = xp.where(mask, scores, -xp.inf)
+            xp.copyto(scores, -xp.inf, where=~mask)             # in place: hidden keys
         scores -= scores.max(axis=-1, keepdims=True)
         xp.exp(scores, out=scores)
         scores /= scores.sum(axis=-1, keepdims=True)            # P, in place of S
