@@ -231,7 +231,7 @@ class LinearFunction(Function):
         rows = _rows(x)                                  # (rows, in)
         if len(rows) < 64:
             # the same product as weight @ rows^T: for a few rows (one new token per
-            # sequence) OpenBLAS runs this shape 2-4x faster (measured, bench/README.md),
+            # sequence) OpenBLAS runs this shape 2-4x faster (bench/README.md),
             # the more so with rows^T laid out contiguously for a wider output
             rows_t = rows.T
             if weight.shape[0] > weight.shape[1]:
@@ -384,7 +384,7 @@ class LayerNormFunction(Function):
         # sum / dim is mean's own arithmetic, without its Python overhead
         dim = x.shape[-1]
         xhat = x - x.sum(axis=-1, keepdims=True) / dim
-        var = (xhat * xhat).sum(axis=-1, keepdims=True) / dim   # divides by dim, as torch
+        var = (xhat * xhat).sum(axis=-1, keepdims=True) / dim   # / dim, as torch
         r = 1 / backend.xp.sqrt(var + eps)               # (..., 1)
         xhat *= r                                        # x-hat, in place
         ctx.save_for_backward(xhat, r, weight)

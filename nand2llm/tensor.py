@@ -100,7 +100,7 @@ class Function:
         ctx = Context()
         ctx.needs_input_grad = needs = tuple([t.requires_grad for t in inputs])
         result = cls.forward(ctx, *[t.data for t in inputs], **params)
-        if type(result) is not np.ndarray:         # NumPy scalars; other backends' arrays
+        if type(result) is not np.ndarray:   # NumPy scalars; other backends' arrays
             result = backend.xp.asarray(result)
         out = Tensor._from_array(result)
         if any(needs) and is_grad_enabled():
@@ -763,7 +763,7 @@ class GetItem(Function):
         return grad_input
 
 def _add_rows(out, rows, grad):
-    "out[rows[i]] += grad[i] for every i, rows repeating: add.at's result, sorted first."
+    "out[rows[i]] += grad[i] for every i, rows repeating: add.at's sum, sorted first."
     xp = backend.xp
     rows = rows.reshape(-1) % max(out.shape[0], 1)          # negative ids count back
     if rows.size == 0:
@@ -772,7 +772,8 @@ def _add_rows(out, rows, grad):
     order = xp.argsort(rows, kind="stable")
     rows = rows[order]
     # each run of equal rows summed in one reduceat: several times faster than add.at
-    starts = xp.flatnonzero(xp.concatenate([xp.ones(1, dtype=bool), rows[1:] != rows[:-1]]))
+    first = xp.concatenate([xp.ones(1, dtype=bool), rows[1:] != rows[:-1]])
+    starts = xp.flatnonzero(first)
     out[rows[starts]] += xp.add.reduceat(grad[order], starts, axis=0)
 
 # %% ../nbs/06_tensor.ipynb #e329235a
