@@ -14,7 +14,6 @@ import numpy as np
 
 from . import nn
 from .config import ConfigError, config_to_toml, parse_config
-from .data import atomic_write
 from .errors import Nand2llmError
 from .gpt import GPT, GPTConfig
 from .safetensors import _parse_safetensors, load_safetensors, save_safetensors
@@ -84,7 +83,9 @@ def _set_rng_state(state, source="rng"):
                               f"got {str(saved)[:80]}")
     try:
         generator.bit_generator.state = saved
-    except (ValueError, TypeError, KeyError, OverflowError) as e:
+    except KeyError as e:
+        raise CheckpointError(f"{source}: bad generator state (no {e})") from None
+    except (ValueError, TypeError, OverflowError) as e:
         raise CheckpointError(f"{source}: bad generator state ({e})") from None
     nn._generator = generator
 
@@ -208,7 +209,8 @@ def _load_tokenizer(path):
     try:
         return Tokenizer.load(path)
     except (ValueError, KeyError, TypeError, AttributeError, IndexError) as e:
-        raise CheckpointError(f"{path}: {e}") from None
+        message = str(e) if str(path) in str(e) else f"{path}: {e}"
+        raise CheckpointError(message) from None
 
 def read_architecture(path):
     "(GPTConfig, tokenizer kind, vocabulary size) from a model.safetensors' metadata."
@@ -266,6 +268,8 @@ def load_weights(path, model):
 def load_model(path):
     "(model, tokenizer) from a run folder or its model.safetensors; in eval mode."
     path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"no run folder or model file at {path}")
     folder, file = (path, path / MODEL) if path.is_dir() else (path.parent, path)
     if not file.is_file():
         old = " (a checkpoint of the old format)" if (folder / "checkpoint.safetensors"

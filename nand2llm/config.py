@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import Nand2llmError
-from .gpt import MAX_MODEL_BYTES, PRESETS as MODEL_PRESETS, GPTConfig
+from .gpt import MAX_MODEL_BYTES, GPTConfig
 from .tokenizers import ByteTokenizer
 
 # %% ../nbs/17_train.ipynb #fa6379a0

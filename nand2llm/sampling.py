@@ -10,7 +10,6 @@ __all__ = ['softmax', 'greedy', 'apply_temperature', 'top_k_filter', 'top_p_filt
 # %% ../nbs/18_sampling.ipynb #904c8104
 import argparse
 import importlib.resources
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import numpy as np
 
 from .tensor import Tensor, backend, no_grad
 from .attention import scaled_dot_product_attention
-from .tokenizers import ENDOFTEXT, Tokenizer
+from .tokenizers import ENDOFTEXT
 from .checkpoint import load_model   # chapter 17's loader, used here
 
 # %% ../nbs/18_sampling.ipynb #5d7d9958

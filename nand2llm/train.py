@@ -20,11 +20,11 @@ from pathlib import Path
 import numpy as np
 
 from . import nn
-from .checkpoint import (METRICS, MODEL, TOKENIZER, TRAIN_STATE,
-                                 CheckpointError, load_train_state, load_weights,
-                                 read_train_state, remove_stale_tmp, save_checkpoint)
-from .config import (RUN_CONFIG, ConfigError, OutputConfig, RunConfig,
-                             config_to_toml, load_config, validate_config)
+from .checkpoint import (METRICS, MODEL, TRAIN_STATE, CheckpointError,
+                                 load_train_state, load_weights, read_train_state,
+                                 remove_stale_tmp, save_checkpoint)
+from .config import (RUN_CONFIG, ConfigError, OutputConfig, config_to_toml,
+                             load_config, validate_config)
 from .data import (BatchSampler, Document, atomic_write, book_documents,
                            corpus_tokens, python_docs_documents, split_documents)
 from .errors import Nand2llmError
