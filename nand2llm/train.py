@@ -236,12 +236,12 @@ def train(config, resume=False, out_dir=None, quiet=False, stop_after=None,
     if resume:                              # refuse a different run before any work
         saved = read_train_state(out / TRAIN_STATE)
         note = _check_resumable(saved["config"], config, saved["step"])
-        if note: print(note, file=sys.stderr)
     tokenizer, train_tokens, val_tokens = prepare_data(config)
     fingerprint = data_fingerprint(train_tokens, val_tokens)
     if resume and saved["data"] != fingerprint:
         raise CheckpointError("cannot resume: the data changed since the checkpoint "
                               f"(fingerprint {saved['data']} -> {fingerprint})")
+    if resume and note: print(note, file=sys.stderr)
     context = config.gpt_config().context
     nn.manual_seed(t.seed)                           # initial weights, then dropout
     model = (model_fn or build_model)(config.model, tokenizer.vocab_size)
