@@ -19,7 +19,12 @@ COMMANDS = {
     "eval": ("nand2llm.evals", "measure a trained model: loss, suites (chapter 19)"),
 }
 
-_HelpFormatter = argparse.ArgumentDefaultsHelpFormatter   # "(default: ...)" in --help
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    "Help with '(default: X)' after each option; the text explains a None or []."
+    def _get_help_string(self, action):
+        if action.default is None or action.default == []:
+            return action.help
+        return super()._get_help_string(action)
 
 class _Parser(argparse.ArgumentParser):
     "argparse, with its usage errors on one line."

@@ -352,8 +352,8 @@ def generate_arguments(parser):
     parser.add_argument("prompt", help="the text to continue")
     parser.add_argument("--checkpoint", default=None,
                         help="a run folder written by `nand2llm train`, or its "
-                             "model.safetensors (None: the model shipped with the "
-                             "package)")
+                             "model.safetensors (default: the model shipped with "
+                             "the package)")
     parser.add_argument("--max-new-tokens", default=200, help="tokens to add at most",
                         type=_number(int, lambda n: 1 <= n <= 100_000,
                                      "a whole number from 1 to 100000"))
@@ -361,18 +361,18 @@ def generate_arguments(parser):
                         type=_number(float, lambda t: 0 <= t < float("inf"),
                                      "a number >= 0"))
     parser.add_argument("--top-k", default=None,
-                        help="sample from the k likeliest tokens (None: from all)",
+                        help="sample from the k likeliest tokens (default: all)",
                         type=_number(int, lambda k: k >= 1, "a whole number >= 1"))
     parser.add_argument("--top-p", default=None,
                         help="sample from the likeliest tokens of total probability p "
-                             "(None: from all)",
+                             "(default: all)",
                         type=_number(float, lambda p: 0 < p <= 1, "a number in (0, 1]"))
     parser.add_argument("--repetition-penalty", default=1.0,
                         help="make tokens already in the text this much less likely",
                         type=_number(float, lambda r: 0 < r < float("inf"),
                                      "a positive number"))
     parser.add_argument("--seed", default=None,
-                        help="fixed: repeatable output (None: different every time)",
+                        help="fixed: repeatable output (default: different every time)",
                         type=_number(int, lambda s: 0 <= s < 2**63,
                                      "a whole number >= 0"))
     parser.add_argument("--stop", action="append", default=[], type=_unescape,

@@ -332,7 +332,7 @@ def train_arguments(parser):
     parser.add_argument("--resume", action="store_true",
                         help="continue the run in the output folder from its last "
                              "checkpoint")
-    parser.add_argument("--out", help="output folder (None: the file's output.dir)")
+    parser.add_argument("--out", help="output folder (default: the file's output.dir)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 def train_command(args):
