@@ -411,7 +411,7 @@ def eval_arguments(parser):
     "The options of `nand2llm eval`."
     parser.add_argument("run_dir", metavar="RUN",
                         help="a run folder written by `nand2llm train`")
-    parser.add_argument("--suite", help="a JSON-lines suite file to run (default: none)")
+    parser.add_argument("--suite", help="a JSON-lines suite file (default: none)")
     parser.add_argument("--no-val", action="store_true",
                         help="skip the validation loss and its baseline (suite only)")
 
