@@ -9,6 +9,7 @@ header, then runs `nbdev_export`: run it instead of `nbdev_export` (`make export
     python tools/export.py [nbdev_export arguments]
 """
 import json
+import os
 import re
 import subprocess
 import sys
@@ -42,4 +43,7 @@ if __name__ == "__main__":
     root = Path.cwd()
     reset(root)
     nbdev_export = Path(sys.executable).parent / "nbdev_export"
-    sys.exit(subprocess.run([str(nbdev_export), *sys.argv[1:]], cwd=root).returncode)
+    # nbdev_export does nothing when IN_TEST is set (nbdev_test sets it, and a test process
+    # that ran a notebook passes it on): here it must run, the modules were just reset
+    env = {k: v for k, v in os.environ.items() if k != "IN_TEST"}
+    sys.exit(subprocess.run([str(nbdev_export), *sys.argv[1:]], cwd=root, env=env).returncode)
