@@ -6,6 +6,7 @@ TypeError, RecursionError or MemoryError from deep inside. A sample goes through
 line in a fresh process: exit status 2, one line on stderr, no traceback.
 """
 import json
+import os
 import random
 import shutil
 import struct
@@ -150,7 +151,6 @@ def test_damaged_model_file(run, tmp_path, seed):
         data = _with_header(header, rest)
     else:                                             # a deeply nested header
         depth = rng.choice([100, 10_000, 100_000])
-        data = _with_header({"__metadata__": {}}, b"")[:8]
         nested = b"[" * depth + b"]" * depth
         data = struct.pack("<Q", len(nested)) + nested
     (folder / MODEL).write_bytes(data)
@@ -278,7 +278,6 @@ def test_bad_data_files(tmp_path):
         toml = RUN_TOML.replace('corpus = ["python_docs"]', f"corpus = []\n{files}")
         path = texts / "run.toml"
         path.write_text(toml + f'[output]\ndir = "{tmp_path / "out"}"\n')
-        import os
         cwd = os.getcwd()
         os.chdir(texts)                       # the file names are relative
         try:
