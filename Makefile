@@ -66,10 +66,12 @@ bench: install
 model: install
 	rm -rf nand2llm/models/tiny-book
 	$(BIN)/nand2llm train models/tiny-book.toml --out nand2llm/models/tiny-book --quiet
+	rm nand2llm/models/tiny-book/train_state.safetensors     # ship the weights only
 
-# Regenerate the package from the notebooks, and re-run notebooks to refresh the outputs the book shows.
+# Regenerate the package from the notebooks (tools/export.py: nbdev_export, repeatable for a chapter
+# that exports several modules), and re-run notebooks to refresh the outputs the book shows.
 export: install
-	$(BIN)/nbdev_export
+	$(BIN)/python tools/export.py
 
 run-nbs: install
 	$(BIN)/python tools/run_nbs.py

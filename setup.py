@@ -38,9 +38,6 @@ setuptools.setup(
     extras_require={"dev": cfg["dev_requirements"].split()},
     entry_points={
         "console_scripts": cfg.get("console_scripts", "").split(),
-        # subcommands of `nand2llm`, each a module that registers itself when loaded (later chapters
-        # extend the command line of chapter 17 without chapter 17 importing them)
-        "nand2llm.commands": cfg.get("cli_commands", "").split(),
         "nbdev": [f"{cfg['lib_path']}={cfg['lib_path']}._modidx:d"],
     },
     zip_safe=False,

@@ -6,25 +6,25 @@
 __all__ = ['token_losses', 'EvalResult', 'evaluate_tokens', 'perplexity', 'bits_per_byte', 'token_byte_lengths',
            'evaluate_documents', 'SuiteError', 'Case', 'parse_case', 'parse_suite', 'load_suite', 'save_suite',
            'greedy_continuation', 'continuation_loss', 'CaseResult', 'SuiteReport', 'check_case', 'run_suite',
-           'record_suite', 'run_suite_file', 'evaluate_run', 'eval_command']
+           'record_suite', 'run_suite_file', 'evaluate_run', 'bigram_baseline', 'eval_arguments', 'eval_command']
 
 # %% ../nbs/19_evals.ipynb #2aef4e7d
-import argparse
 import difflib
 import json
 import math
-import sys
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
 
 from .tensor import Tensor, no_grad
-from .data import (book_documents, corpus_tokens, python_docs_documents,
-                           sequential_batches, split_documents)
-from .tokenizers import ENDOFTEXT
-from .train import COMMANDS, load_run
-from .sampling import load_model
+from .data import corpus_tokens, sequential_batches, split_documents
+from .tokenizers import ENDOFTEXT, Tokenizer
+from .bigram import baseline_losses
+from .checkpoint import TOKENIZER, load_model
+from .config import load_config
+from .errors import Nand2llmError
+from .train import run_documents
 
 # %% ../nbs/19_evals.ipynb #0de250ee
 def _as_logits(out):
@@ -139,7 +139,7 @@ def evaluate_documents(model, docs, tokenizer, context=None, batch_size=16):
     return evaluate_tokens(model, tokens, context, tokenizer, batch_size=batch_size)
 
 # %% ../nbs/19_evals.ipynb #fb9947b8
-class SuiteError(ValueError):
+class SuiteError(Nand2llmError):
     "A suite file or case that cannot be used; the message names the case and the key."
 
 _LIST_KEYS = ("contains", "not_contains")
@@ -382,43 +382,47 @@ def run_suite_file(checkpoint_dir, suite_path, context=None):
     model, tokenizer = load_model(checkpoint_dir)
     return run_suite(model, tokenizer, load_suite(suite_path), context)
 
-def _run_documents(data_config):
-    "The documents a run trained and validated on (chapter 17's data section)."
-    docs = []
-    if "book" in data_config.corpus: docs += book_documents()
-    if "python_docs" in data_config.corpus: docs += python_docs_documents()
-    from nand2llm.data import Document
-    for name in data_config.files:
-        docs.append(Document(str(name), Path(name).read_text(encoding="utf-8")))
-    return docs
+def _run_split(run_dir):
+    "(train, val) documents of a run, split as chapter 17 split them."
+    config = load_config(run_dir)
+    return split_documents(run_documents(config.data), config.data.val_fraction,
+                           config.data.seed)
 
 def evaluate_run(run_dir, batch_size=16):
     "The exact loss (and perplexity, bits per byte) of a run's model on its val split."
-    model, tokenizer, config = load_run(run_dir)
-    _, val_docs = split_documents(_run_documents(config.data), config.data.val_fraction,
-                                  config.data.seed)
+    model, tokenizer = load_model(run_dir)
+    _, val_docs = _run_split(run_dir)
     return evaluate_documents(model, val_docs, tokenizer, batch_size=batch_size)
 
+def bigram_baseline(run_dir):
+    "Chapter 12's counting bigram on a run's split and tokens: val nats per token."
+    tokenizer = Tokenizer.load(Path(run_dir) / TOKENIZER)
+    eot = tokenizer.special_id(ENDOFTEXT)
+    encode = lambda text: np.asarray(tokenizer.encode(text), dtype=np.int64)
+    train_docs, val_docs = _run_split(run_dir)
+    train_tokens, val_tokens = (corpus_tokens(docs, encode, eot=eot)
+                                for docs in (train_docs, val_docs))
+    losses = baseline_losses(train_tokens, val_tokens, tokenizer.vocab_size)
+    return losses["bigram"]["val"]
+
 # %% ../nbs/19_evals.ipynb #58172698
-def _eval_arguments(parser):
+def eval_arguments(parser):
+    "The options of `nand2llm eval`."
     parser.add_argument("run_dir", metavar="RUN",
                         help="a run folder written by `nand2llm train`")
-    parser.add_argument("--suite", help="a JSON-lines suite file to run")
+    parser.add_argument("--suite", help="a JSON-lines suite file (default: none)")
     parser.add_argument("--no-val", action="store_true",
-                        help="skip the validation loss (suite only)")
+                        help="skip the validation loss and its baseline (suite only)")
 
 def eval_command(args):
-    "Evaluate a run: exact validation loss, bits per byte, a suite; the exit status."
-    try:
-        if not args.no_val:
-            print(f"validation: {evaluate_run(args.run_dir)}")
-        if args.suite:
-            report = run_suite_file(args.run_dir, args.suite)
-            print(report)
-            return 0 if report.passed else 1
-    except (SuiteError, FileNotFoundError) as e:
-        print(f"nand2llm eval: error: {e}", file=sys.stderr)
-        return 2
+    "Evaluate a run: exact validation loss beside the bigram's, a suite; exit status."
+    if not args.no_val:
+        print(f"validation: {evaluate_run(args.run_dir)}")
+        bigram = bigram_baseline(args.run_dir)
+        print(f"counting bigram (chapter 12), same text: {bigram:.4f} nats/token, "
+              f"perplexity {perplexity(bigram):.2f}")
+    if args.suite:
+        report = run_suite_file(args.run_dir, args.suite)
+        print(report)
+        return 0 if report.passed else 1
     return 0
-
-COMMANDS["eval"] = (_eval_arguments, eval_command)   # `nand2llm eval RUN --suite FILE`

@@ -5,8 +5,8 @@
 # %% auto #0
 __all__ = ['MAX_NEW_TOKENS', 'GPT2_ACTIVATIONS', 'softmax', 'greedy', 'apply_temperature', 'top_k_filter', 'top_p_filter',
            'penalize_repetition', 'sample_categorical', 'sample_next', 'find_stop', 'Completion', 'KVCache',
-           'SamplingParams', 'Engine', 'generate', 'load_model', 'shipped_model_path', 'add_generate_parser',
-           'generate_command', 'gpt2_config', 'gpt2_state_dict', 'load_gpt2']
+           'SamplingParams', 'Engine', 'generate', 'shipped_model_path', 'generate_arguments', 'generate_command',
+           'gpt2_config', 'gpt2_state_dict', 'load_gpt2']
 
 # %% ../nbs/18_sampling.ipynb #904c8104
 import argparse
@@ -22,9 +22,9 @@ import numpy as np
 
 from .tensor import Tensor, backend, no_grad
 from .gpt import GPT, GPTConfig
-from .tokenizers import ENDOFTEXT, Tokenizer
-from .train import (CHECKPOINT, COMMANDS, TOKENIZER, build_model,
-                            load_checkpoint, load_safetensors)
+from .tokenizers import ENDOFTEXT
+from .safetensors import load_safetensors
+from .checkpoint import load_model   # chapter 17's loader, used here
 
 # %% ../nbs/18_sampling.ipynb #5d7d9958
 def _as_logits(logits, name="logits"):
@@ -570,19 +570,6 @@ def generate(model, prompts, max_new_tokens=64, tokenizer=None, context_policy="
 GPT.generate = generate      # model.generate(prompts, ...) is the engine's
 
 # %% ../nbs/18_sampling.ipynb #4cfdf8cc
-def load_model(path):
-    "(model, tokenizer) from a chapter 17 run folder or its checkpoint; in eval mode."
-    path = Path(path)
-    checkpoint = path / CHECKPOINT if path.is_dir() else path
-    if not checkpoint.is_file():
-        raise FileNotFoundError(f"no checkpoint at {checkpoint} (give a run folder "
-                                f"written by `nand2llm train`, or its {CHECKPOINT})")
-    tokenizer = Tokenizer.load(checkpoint.parent / TOKENIZER)
-    saved = load_checkpoint(checkpoint)
-    model = build_model(saved["config"].model, tokenizer.vocab_size)
-    model.load_state_dict(saved["model"])
-    return model.eval(), tokenizer
-
 def shipped_model_path():
     "The TinyGPT trained on the book that ships with the package (`make model`)."
     return Path(str(importlib.resources.files("nand2llm") / "models" / "tiny-book"))
@@ -591,45 +578,72 @@ def _unescape(text):
     "'\\\\n' typed on a command line becomes a newline (and '\\\\t' a tab)."
     return text.replace("\\n", "\n").replace("\\t", "\t")
 
-def _generate_arguments(parser):
+def _number(kind, ok, expected):
+    "An argparse type: the text as `kind`, refused (naming the flag) unless ok(value)."
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or not ok(value):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+        return value
+    return parse
+
+def generate_arguments(parser):
+    "The options of `nand2llm generate`."
     parser.add_argument("prompt", help="the text to continue")
     parser.add_argument("--checkpoint", default=None,
-                        help="a run folder written by `nand2llm train` "
-                             "(default: the model shipped with the package)")
-    parser.add_argument("--max-new-tokens", type=int, default=200)
-    parser.add_argument("--temperature", type=float, default=0.8, help="0 means greedy")
-    parser.add_argument("--top-k", type=int, default=None)
-    parser.add_argument("--top-p", type=float, default=None)
-    parser.add_argument("--repetition-penalty", type=float, default=1.0)
-    parser.add_argument("--seed", type=int, default=None,
-                        help="fixed: repeatable output")
+                        help="a run folder written by `nand2llm train`, or its "
+                             "model.safetensors (default: the model shipped with "
+                             "the package)")
+    parser.add_argument("--max-new-tokens", default=200, help="tokens to add at most",
+                        type=_number(int, lambda n: 1 <= n <= 100_000,
+                                     "a whole number from 1 to 100000"))
+    parser.add_argument("--temperature", default=0.8, help="0 means greedy",
+                        type=_number(float, lambda t: 0 <= t < float("inf"),
+                                     "a number >= 0"))
+    parser.add_argument("--top-k", default=None,
+                        help="sample from the k likeliest tokens (default: all)",
+                        type=_number(int, lambda k: k >= 1, "a whole number >= 1"))
+    parser.add_argument("--top-p", default=None,
+                        help="sample from the likeliest tokens of total probability p "
+                             "(default: all)",
+                        type=_number(float, lambda p: 0 < p <= 1, "a number in (0, 1]"))
+    parser.add_argument("--repetition-penalty", default=1.0,
+                        help="make tokens already in the text this much less likely",
+                        type=_number(float, lambda r: 0 < r < float("inf"),
+                                     "a positive number"))
+    parser.add_argument("--seed", default=None,
+                        help="fixed: repeatable output (default: different every time)",
+                        type=_number(int, lambda s: 0 <= s < 2**63,
+                                     "a whole number >= 0"))
     parser.add_argument("--stop", action="append", default=[], type=_unescape,
                         help="stop before this text (repeatable; \\n for a newline)")
-
-def add_generate_parser(subparsers):
-    "Add the `generate` command to an argparse subparsers object; returns its parser."
-    parser = subparsers.add_parser("generate", help="continue a prompt with a model")
-    _generate_arguments(parser)
-    parser.set_defaults(run=generate_command)
-    return parser
+    parser.add_argument("--context-policy", default="shift", choices=_POLICIES,
+                        help="when the text fills the model's context: 'shift' goes on "
+                             "from its last half (reported on stderr), 'error' stops")
 
 def generate_command(args):
     "Continue a prompt with a trained model and print both; returns the exit status."
-    try:
-        model, tokenizer = load_model(args.checkpoint or shipped_model_path())
-        [completion] = generate(
-            model, [tokenizer.encode(args.prompt)], args.max_new_tokens,
-            temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
-            repetition_penalty=args.repetition_penalty,
-            eot=tokenizer.special_tokens.get(ENDOFTEXT), stop=args.stop,
-            decode=lambda ids: tokenizer.decode(ids, errors="replace"), seed=args.seed)
-    except (ValueError, FileNotFoundError) as e:
-        print(f"nand2llm generate: error: {e}", file=sys.stderr)
-        return 2
+    model, tokenizer = load_model(args.checkpoint or shipped_model_path())
+    [completion] = generate(
+        model, [tokenizer.encode(args.prompt)], args.max_new_tokens,
+        temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
+        repetition_penalty=args.repetition_penalty,
+        eot=tokenizer.special_tokens.get(ENDOFTEXT), stop=args.stop,
+        decode=lambda ids: tokenizer.decode(ids, errors="replace"), seed=args.seed,
+        context_policy=args.context_policy)
     print(args.prompt + completion.text)
+    context = model.config.context
+    if completion.context_shifts:
+        print(f"nand2llm generate: note: the text filled the model's context of "
+              f"{context} tokens; it went on {completion.context_shifts} time(s) from "
+              f"its last {context // 2} tokens (--context-policy shift)", file=sys.stderr)
+    if completion.finish_reason == "context":
+        print(f"nand2llm generate: note: stopped at the model's context of {context} "
+              f"tokens (--context-policy error)", file=sys.stderr)
     return 0
-
-COMMANDS["generate"] = (_generate_arguments, generate_command)   # `nand2llm generate`
 
 # %% ../nbs/18_sampling.ipynb #e736f1f3
 GPT2_ACTIVATIONS = ("gelu_new", "gelu_pytorch_tanh")   # the tanh GELU: ours

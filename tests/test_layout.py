@@ -14,21 +14,23 @@ HEAVY = ["torch", "matplotlib", "graphviz", "hypothesis", "fastcore", "nbdev", "
          "scipy", "pandas", "IPython", "yaml", "typst", "pypandoc"]
 
 
-def _default_exp(notebook):
+_EXPORT_TO = re.compile(r"^\s*#\|\s*(?:default_exp|export[is]?)\s+([\w.]+)\s*$", re.MULTILINE)
+
+
+def _exported_modules(notebook):
+    "The modules a notebook writes: its `default_exp`, and every `#| export MODULE`."
+    found = []
     for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"]:
         if cell["cell_type"] == "code":
-            m = re.search(r"^\s*#\|\s*default_exp\s+(\S+)", "".join(cell["source"]), re.MULTILINE)
-            if m:
-                return m.group(1)
-    return None
+            found += [m for m in _EXPORT_TO.findall("".join(cell["source"])) if m not in found]
+    return found
 
 
 def _chapter_of_module():
-    "module name -> chapter number, from the notebooks' `default_exp`."
+    "module name -> chapter number, from the notebooks' export directives."
     out = {}
     for nb in chapter_notebooks():
-        mod = _default_exp(nb)
-        if mod:
+        for mod in _exported_modules(nb):
             assert mod not in out, f"two notebooks export module {mod!r}"
             out[mod] = chapter_number(nb)
     return out
@@ -58,14 +60,33 @@ def test_every_module_comes_from_a_chapter():
 
 
 def test_chapters_import_only_earlier_chapters():
+    "A module uses earlier chapters, and modules of its own chapter without a cycle."
     chapters = _chapter_of_module()
+    same_chapter = {}
     for mod, n in chapters.items():
         path = PACKAGE / f"{mod}.py"
-        assert path.exists(), f"chapter {n} declares module {mod!r} but nand2llm/{mod}.py is missing (nbdev_export)"
+        assert path.exists(), f"chapter {n} declares module {mod!r} but nand2llm/{mod}.py is missing (tools/export.py)"
         for dep in _imported_package_modules(path):
             assert dep in chapters, f"nand2llm.{mod} imports unknown module nand2llm.{dep}"
-            assert chapters[dep] < n, (f"chapter {n} (nand2llm.{mod}) imports nand2llm.{dep} from chapter "
-                                       f"{chapters[dep]}: a chapter may only use earlier chapters")
+            assert chapters[dep] <= n, (f"chapter {n} (nand2llm.{mod}) imports nand2llm.{dep} from chapter "
+                                        f"{chapters[dep]}: a chapter may only use earlier chapters")
+            if chapters[dep] == n:
+                same_chapter.setdefault(mod, set()).add(dep)
+
+    def visit(mod, path):
+        assert mod not in path, f"modules of one chapter import each other in a cycle: {path + [mod]}"
+        for dep in same_chapter.get(mod, ()):
+            visit(dep, path + [mod])
+    for mod in same_chapter:
+        visit(mod, [])
+
+
+def test_layout_knows_a_chapter_with_several_modules():
+    "The mapping comes from the export directives: chapter 17 writes train and the modules beside it."
+    chapters = _chapter_of_module()
+    for mod in ("train", "config", "safetensors", "checkpoint", "cli", "errors"):
+        assert chapters.get(mod) == 17, (mod, chapters.get(mod))
+    assert chapters["gpt"] == 16 and chapters["sampling"] == 18
 
 
 def test_import_is_light():

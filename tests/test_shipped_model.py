@@ -9,7 +9,8 @@ import sys
 
 from conftest import ROOT
 
-from nand2llm import bigram, evals, train
+from nand2llm import bigram, checkpoint, config, evals, train
+from nand2llm.cli import main
 
 RUN = ROOT / "nand2llm" / "models" / "tiny-book"
 SUITE = ROOT / "tests" / "suites" / "tiny-book.jsonl"
@@ -21,10 +22,22 @@ HEADER = """\
 
 
 def test_model_files_are_shipped():
-    for name in (train.CHECKPOINT, train.CONFIG, train.TOKENIZER, train.METRICS):
+    "Weights only: the model, its tokenizer, the run's configuration and metrics; no optimizer state."
+    for name in (checkpoint.MODEL, config.RUN_CONFIG, checkpoint.TOKENIZER, checkpoint.METRICS):
         assert (RUN / name).is_file(), f"{RUN / name} is missing: run `make model`"
+    assert not (RUN / checkpoint.TRAIN_STATE).exists(), "the shipped model carries weights only"
     size = sum(p.stat().st_size for p in RUN.iterdir())
     assert size < 3_000_000, f"the shipped model takes {size:,} bytes"
+
+
+def test_model_loads_from_its_file_alone(tmp_path):
+    "model.safetensors records the architecture: no TOML file and no preset name needed."
+    for name in (checkpoint.MODEL, checkpoint.TOKENIZER):
+        (tmp_path / name).write_bytes((RUN / name).read_bytes())
+    model, tokenizer = checkpoint.load_model(tmp_path / checkpoint.MODEL)
+    arch, kind, vocab_size = checkpoint.read_architecture(RUN / checkpoint.MODEL)
+    assert model.config == arch and (kind, vocab_size) == ("ByteTokenizer", 257)
+    assert len(model.state_dict()) == len(checkpoint.load_safetensors(RUN / checkpoint.MODEL)[0])
 
 
 def test_regression_suite_passes():
@@ -36,8 +49,8 @@ def test_regression_suite_passes():
 def test_validation_loss_beats_the_counting_bigram():
     "The exact loss on the run's current validation split, against chapter 12's bigram on it."
     result = evals.evaluate_run(RUN)
-    _, _, config = train.load_run(RUN)
-    tokenizer, train_tokens, val_tokens = train.prepare_data(config)
+    run_config = config.load_config(RUN)
+    tokenizer, train_tokens, val_tokens = train.prepare_data(run_config)
     baselines = bigram.baseline_losses(train_tokens, val_tokens, tokenizer.vocab_size)
     print(f"tiny-book: {result}; counting bigram: {baselines['bigram']['val']:.4f} nats/token")
     assert result.n_tokens == len(val_tokens) - 1        # the same split, every target once
@@ -45,7 +58,7 @@ def test_validation_loss_beats_the_counting_bigram():
 
 
 def test_generate_command(capsys):
-    status = train.main(["generate", "The loss", "--checkpoint", str(RUN),
+    status = main(["generate", "The loss", "--checkpoint", str(RUN),
                          "--max-new-tokens", "40", "--seed", "0"])
     out = capsys.readouterr().out
     assert status == 0
@@ -55,9 +68,9 @@ def test_generate_command(capsys):
 def test_generate_uses_the_shipped_model_by_default(capsys):
     "Right after install, `nand2llm generate PROMPT` needs no training and no --checkpoint."
     args = ["generate", "def forward(self", "--max-new-tokens", "30", "--temperature", "0"]
-    assert train.main(args) == 0
+    assert main(args) == 0
     default = capsys.readouterr().out
-    assert train.main(args + ["--checkpoint", str(RUN)]) == 0
+    assert main(args + ["--checkpoint", str(RUN)]) == 0
     assert default == capsys.readouterr().out, "the default is not the shipped model"
 
 

@@ -58,6 +58,7 @@ def run_notebook(path, skip=()):
                 continue
             if any(d.split()[0] in skip for d in dirs if d):
                 continue
+            cell.outputs = []          # execnb keeps the old outputs of a cell that prints nothing
             shell.cell(cell)
             if shell.exc:
                 raise RuntimeError(f"{path}: a cell failed, nothing was saved:\n{cell.source}") from shell.exc
