@@ -639,7 +639,8 @@ def generate_command(args):
     if completion.context_shifts:
         print(f"nand2llm generate: note: the text filled the model's context of "
               f"{context} tokens; it went on {completion.context_shifts} time(s) from "
-              f"its last {context // 2} tokens (--context-policy shift)", file=sys.stderr)
+              f"its last {context // 2} tokens (--context-policy shift)",
+              file=sys.stderr)
     if completion.finish_reason == "context":
         print(f"nand2llm generate: note: stopped at the model's context of {context} "
               f"tokens (--context-policy error)", file=sys.stderr)
