@@ -30,17 +30,17 @@ class FeedForward(Module):
 
 # %% ../nbs/15_block.ipynb #999c4b49
 class Block(Module):
-    "A pre-norm transformer block: x + attn(ln1(x)), then x + mlp(ln2(x))."
+    "A pre-norm transformer block: x + attn(ln1(x)), then x + ffn(ln2(x))."
     def __init__(self, d_model, n_head, context, dropout=0.0, bias=True,
                  generator=None):
         self.ln1 = LayerNorm(d_model)
         self.attn = MultiHeadAttention(d_model, n_head, context, dropout=dropout,
                                        bias=bias, generator=generator)
         self.ln2 = LayerNorm(d_model)
-        self.mlp = FeedForward(d_model, dropout=dropout, bias=bias, generator=generator)
+        self.ffn = FeedForward(d_model, dropout=dropout, bias=bias, generator=generator)
 
     def forward(self, x, cache=None):
         # cache: chapter 18's memory of earlier positions, passed to the attention
         x = x + self.attn(self.ln1(x), cache)   # gather from earlier ones (B, T, C)
-        x = x + self.mlp(self.ln2(x))    # compute at each position        (B, T, C)
+        x = x + self.ffn(self.ln2(x))    # compute at each position        (B, T, C)
         return x

@@ -50,9 +50,9 @@ def trace_forward(model, idx, token_embeddings=None):
     for block in model.blocks:                      # Block.forward, written out
         attn_out = _attention_keeping_weights(block.attn, block.ln1(x))
         x = x + attn_out
-        pre = block.mlp.fc(block.ln2(x))            # FeedForward.forward, written out
-        act = block.mlp.act(pre)
-        x = x + block.mlp.dropout(block.mlp.out(act))
+        pre = block.ffn.fc(block.ln2(x))            # FeedForward.forward, written out
+        act = block.ffn.act(pre)
+        x = x + block.ffn.dropout(block.ffn.out(act))
         trace.attn_weights.append(block.attn.last_weights.numpy())
         trace.attn_out.append(attn_out)
         trace.mlp_pre.append(pre)

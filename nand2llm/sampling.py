@@ -696,10 +696,10 @@ _GPT2_BLOCK_TENSORS = [
     ("attn.c_proj.weight", "attn.proj.weight", (1, 1)),
     ("attn.c_proj.bias", "attn.proj.bias", (1,)),
     ("ln_2.weight", "ln2.weight", (1,)), ("ln_2.bias", "ln2.bias", (1,)),
-    ("mlp.c_fc.weight", "mlp.fc.weight", (1, 4)),
-    ("mlp.c_fc.bias", "mlp.fc.bias", (4,)),
-    ("mlp.c_proj.weight", "mlp.out.weight", (4, 1)),
-    ("mlp.c_proj.bias", "mlp.out.bias", (1,))]
+    ("mlp.c_fc.weight", "ffn.fc.weight", (1, 4)),
+    ("mlp.c_fc.bias", "ffn.fc.bias", (4,)),
+    ("mlp.c_proj.weight", "ffn.out.weight", (4, 1)),
+    ("mlp.c_proj.bias", "ffn.out.bias", (1,))]
 # each block's causal mask, stored by older files: a constant, not a weight
 _GPT2_MASK_BUFFER = re.compile(r"h\.\d+\.attn\.(masked_)?bias")
 
