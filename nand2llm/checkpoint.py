@@ -21,6 +21,7 @@ from .config import ConfigError, config_to_toml, parse_config
 from .errors import Nand2llmError
 from .gpt import GPT, GPTConfig
 from .safetensors import _parse_safetensors, load_safetensors, save_safetensors
+from .tensor import asnumpy
 from .tokenizers import ENDOFTEXT, Tokenizer
 
 # %% ../nbs/17_train.ipynb #a49b0122
@@ -66,7 +67,7 @@ def save_model(folder, model, tokenizer, metadata=None):
             "tokenizer": json.dumps({"kind": type(tokenizer).__name__,
                                      "vocab_size": tokenizer.vocab_size}),
             **(metadata or {})}
-    weights = {name: np.asarray(array) for name, array in model.state_dict().items()}
+    weights = {name: asnumpy(array) for name, array in model.state_dict().items()}
     tmp = folder / f".{TOKENIZER}.save.tmp"      # the tokenizer's write, made atomic
     tokenizer.save(tmp)
     os.replace(tmp, folder / TOKENIZER)
@@ -101,7 +102,7 @@ def save_checkpoint(folder, model, optimizer, tokenizer, step, config, data=""):
     for i, state in opt_state["state"].items():
         for key, value in state.items():
             if hasattr(value, "shape"):
-                tensors[f"optimizer.{i}.{key}"] = np.asarray(value)
+                tensors[f"optimizer.{i}.{key}"] = asnumpy(value)
             else:
                 scalars.setdefault(str(i), {})[key] = value
     groups = [{k: list(v) if isinstance(v, tuple) else v for k, v in g.items()}

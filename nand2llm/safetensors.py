@@ -16,6 +16,7 @@ import numpy as np
 
 from .data import atomic_write
 from .errors import Nand2llmError
+from .tensor import asnumpy
 
 # %% ../nbs/17_train.ipynb #16fda7b0
 class SafetensorsError(Nand2llmError):
@@ -39,11 +40,11 @@ def safetensors_bytes(tensors, metadata=None):
             raise SafetensorsError("safetensors metadata must map strings to strings")
         header["__metadata__"] = dict(metadata)
     # widest items first: after a header padded to 8 bytes, each array starts aligned
-    itemsize = lambda name: np.asarray(tensors[name]).dtype.itemsize
+    itemsize = lambda name: asnumpy(tensors[name]).dtype.itemsize
     for name in sorted(tensors, key=lambda name: (-itemsize(name), name)):
         if not isinstance(name, str) or name == "__metadata__":
             raise SafetensorsError(f"invalid tensor name {name!r}")
-        array = np.asarray(tensors[name])
+        array = asnumpy(tensors[name])      # explicitly to the host: arrays may be on a GPU
         code = _DTYPE_CODES.get(array.dtype.newbyteorder("<"))   # '>i4' is I32 too
         if code is None:
             raise SafetensorsError(f"tensor {name!r}: dtype {array.dtype} has no "

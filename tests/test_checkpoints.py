@@ -351,3 +351,21 @@ def test_stale_temporary_files_are_removed(run, tmp_path):
     (tmp_path / "run.toml").write_text(RUN_TOML.replace("steps = 3", "steps = 4"))
     train(tmp_path / "run.toml", resume=True, out_dir=folder, quiet=True)
     assert sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp")) == ["notes.tmp"]
+
+
+def test_a_model_on_another_backend_saves_through_explicit_host_copies(tmp_path):
+    "Chapter 6's strict stand-in refuses implicit copies to the host, as a GPU library does."
+    from nand2llm.checkpoint import save_model
+    from nand2llm.gpt import GPT, GPTConfig
+    from nand2llm.tensor import using_backend
+    from nand2llm.tokenizers import ByteTokenizer
+    model = GPT(GPTConfig(vocab_size=257, context=8, d_model=16, n_layer=1, n_head=2),
+                generator=np.random.default_rng(0))
+    host = {name: array.copy() for name, array in model.state_dict().items()}
+    with using_backend("strict"):
+        model.to("strict")
+        save_model(tmp_path, model, ByteTokenizer())
+        model.to("numpy")
+    reloaded, _ = load_model(tmp_path)
+    for name, array in host.items():
+        np.testing.assert_array_equal(reloaded.state_dict()[name], array)
