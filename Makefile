@@ -15,7 +15,10 @@ install: $(STAMP)
 # Python packages: the package itself (editable) and what the tests and the book need.
 $(STAMP): settings.ini setup.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q -e ".[dev]" 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
+	@echo "installing nand2llm and its development tools into $(VENV) (a few minutes on a fresh machine)"
+	$(BIN)/python -m pip install --progress-bar on -e ".[dev]" 2>&1 | \
+	  { grep --line-buffered -v -e "is ignored: it is neither a file nor a directory" \
+	    -e "^Requirement already satisfied" || true; }
 	@$(MAKE) --no-print-directory sysdeps
 	@touch $(STAMP)
 
