@@ -9,7 +9,8 @@ __all__ = ['PRESETS', 'PRESET_BATCH_SIZES', 'MAX_MODEL_BYTES', 'MAX_LAYERS', 'GP
 from dataclasses import dataclass, asdict
 import numpy as np
 from .tensor import Tensor, no_grad, cross_entropy
-from .nn import Module, Embedding, LayerNorm, Dropout, ModuleList, normal_
+from .nn import (Module, Embedding, LayerNorm, Dropout, ModuleList, linear,
+                         normal_)
 from .block import Block
 
 # %% ../nbs/16_gpt.ipynb #4ec190ad
@@ -148,8 +149,8 @@ class GPT(Module):
             cache.advance(T)
             x = x[:, -1:]        # generating: only the last position's logits count
         x = self.ln_f(x)
-        # the tied head: (B, T, C) @ (C, V) -> (B, T, V)
-        logits = x @ self.wte.weight.T
+        # the tied head: chapter 7's x @ W^T, W the token table; (B, T, C) -> (B, T, V)
+        logits = linear(x, self.wte.weight)
         loss = None if targets is None else cross_entropy(logits, targets)
         return logits, loss
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .tensor import Tensor, backend, no_grad
+from .nn import linear
 from .embeddings import nearest_neighbours
 
 # %% ../nbs/20_introspect.ipynb #ecd990e1
@@ -59,7 +60,7 @@ def trace_forward(model, idx, token_embeddings=None):
         trace.mlp_act.append(act)
         trace.resid.append(x)
     trace.final = model.ln_f(x)
-    trace.logits = trace.final @ model.wte.weight.T  # (B, T, V)
+    trace.logits = linear(trace.final, model.wte.weight)   # the tied head (B, T, V)
     return trace
 
 # %% ../nbs/20_introspect.ipynb #676665b1
@@ -96,7 +97,7 @@ def logit_lens(model, ids):
         trace = trace_forward(model, np.asarray(ids)[None])
         # n_layer + 1 of (1, T, C)
         streams = [trace.embeddings] + trace.resid
-        lens = [(model.ln_f(s) @ model.wte.weight.T).numpy()[0] for s in streams]
+        lens = [linear(model.ln_f(s), model.wte.weight).numpy()[0] for s in streams]
     # (n_layer + 1, T, V)
     return np.stack(lens)
 

@@ -44,7 +44,7 @@ def safetensors_bytes(tensors, metadata=None):
     for name in sorted(tensors, key=lambda name: (-itemsize(name), name)):
         if not isinstance(name, str) or name == "__metadata__":
             raise SafetensorsError(f"invalid tensor name {name!r}")
-        array = asnumpy(tensors[name])      # explicitly to the host: arrays may be on a GPU
+        array = asnumpy(tensors[name])   # explicitly to the host: it may be on a GPU
         code = _DTYPE_CODES.get(array.dtype.newbyteorder("<"))   # '>i4' is I32 too
         if code is None:
             raise SafetensorsError(f"tensor {name!r}: dtype {array.dtype} has no "
