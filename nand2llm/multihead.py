@@ -6,6 +6,7 @@
 __all__ = ['MultiHeadAttention']
 
 # %% ../nbs/14_multihead.ipynb #e315f36a
+from .tensor import Tensor, is_grad_enabled
 from .nn import Module, Linear, Dropout
 from .attention import attention, causal_mask
 
@@ -33,11 +34,8 @@ class MultiHeadAttention(Module):
         if x.ndim != 3 or x.shape[-1] != self.d_model:
             raise ValueError(f"MultiHeadAttention expects x of shape "
                              f"(B, T, {self.d_model}), got {tuple(x.shape)}")
-        B, T, C = x.shape
-        nh, hs = self.n_head, self.head_size
-        qkv = self.qkv(x).reshape(B, T, 3, nh, hs)            # (B, T, 3, nh, hs)
-        qkv = qkv.permute(2, 0, 3, 1, 4)                      # (3, B, nh, T, hs)
-        q, k, v = qkv[0], qkv[1], qkv[2]                      # (B, nh, T, hs) each
+        T = x.shape[1]
+        q, k, v = self.split_heads(self.qkv(x))               # (B, nh, T, hs) each
         if cache is None:
             if T > self.context:
                 raise ValueError(f"MultiHeadAttention: {T} positions is longer "
@@ -48,9 +46,27 @@ class MultiHeadAttention(Module):
             # (B, nh, Tk, hs), and which of them each new query may see
             k, v, mask = cache.update(k, v)
         y = self.attend(q, k, v, mask)                        # (B, nh, T, hs)
-        # heads side by side: (B, nh, T, hs) -> (B, T, nh, hs) -> (B, T, C)
-        y = y.transpose(1, 2).reshape(B, T, C)
-        return self.resid_dropout(self.proj(y))               # (B, T, C)
+        return self.resid_dropout(self.proj(self.merge_heads(y)))   # (B, T, C)
+
+    def split_heads(self, qkv):
+        "The projection's output (B, T, 3C) as q, k, v of shape (B, nh, T, hs) each."
+        B, T, _ = qkv.shape
+        nh, hs = self.n_head, self.head_size
+        if not (qkv.requires_grad and is_grad_enabled()):
+            # nothing to differentiate: the same views, taken on the array directly
+            # (five fewer graph nodes per call: generation spends its time on these)
+            heads = qkv.data.reshape(B, T, 3, nh, hs).transpose(2, 0, 3, 1, 4)
+            return tuple(Tensor._from_array(h) for h in heads)
+        heads = qkv.reshape(B, T, 3, nh, hs)                  # (B, T, 3, nh, hs)
+        heads = heads.permute(2, 0, 3, 1, 4)                  # (3, B, nh, T, hs)
+        return heads[0], heads[1], heads[2]
+
+    def merge_heads(self, y):
+        "Heads side by side: (B, nh, T, hs) -> (B, T, nh, hs) -> (B, T, C)."
+        B, _, T, _ = y.shape
+        if not (y.requires_grad and is_grad_enabled()):     # as in split_heads
+            return Tensor._from_array(y.data.transpose(0, 2, 1, 3).reshape(B, T, -1))
+        return y.transpose(1, 2).reshape(B, T, self.d_model)
 
     def attend(self, q, k, v, mask):
         "Attention of q (B, nh, Tq, hs) over k, v (B, nh, Tk, hs) where mask allows."
