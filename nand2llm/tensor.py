@@ -558,9 +558,10 @@ class GELUFunction(Function):
         # f'(a) = (1 + t)/2 + (a/2)(1 - t^2) c (1 + 3 * 0.044715 a^2)
         a, t = ctx.saved
         # in place, one buffer at a time: each new array of this size costs time
-        du_da = a * a; du_da *= 3 * 0.044715; du_da += 1; du_da *= _GELU_C
-        out = t * t; out -= 1; out *= -0.5; out *= a; out *= du_da   # (a/2)(1-t^2)u'
-        out += 0.5; out += 0.5 * t; out *= grad
+        du_da = a * a; du_da *= 3 * 0.044715 * _GELU_C; du_da += _GELU_C      # u'
+        out = t * t; out -= 1; out *= du_da; out *= a      # a (t^2 - 1) u'
+        out *= -1; out += t; out += 1                      # 1 + t + a (1 - t^2) u'
+        out *= grad; out *= 0.5
         return out
 
 # %% ../nbs/06_tensor.ipynb #a622bfa5
