@@ -283,29 +283,7 @@ class SamplingParams:
     stop: tuple = ()                  # stop before any of these strings
 
     def __post_init__(self):
-        n, t, k, p = self.max_new_tokens, self.temperature, self.top_k, self.top_p
-        if not _is_whole(n) or not 0 <= n <= MAX_NEW_TOKENS:
-            raise ValueError(f"max_new_tokens must be a whole number in "
-                             f"0..{MAX_NEW_TOKENS:,}, got {n!r}")
-        if not _is_number(t) or not 0 <= t < math.inf:
-            raise ValueError(f"temperature must be a number >= 0 (0: greedy), "
-                             f"got {t!r}")
-        if k is not None and (not _is_whole(k) or k < 1):
-            raise ValueError(f"top_k must be a whole number >= 1, got {k!r}")
-        if p is not None and (not _is_number(p) or not 0 < p <= 1):
-            raise ValueError(f"top_p must be a number in (0, 1], got {p!r}")
-        r = self.repetition_penalty
-        if not _is_number(r) or not 0 < r < math.inf:
-            raise ValueError(f"repetition_penalty must be a number > 0 (1: none), "
-                             f"got {r!r}")
-        if self.seed is not None and (not _is_whole(self.seed) or self.seed < 0):
-            raise ValueError(f"seed must be a whole number >= 0 or None, "
-                             f"got {self.seed!r}")
-        stop = (self.stop,) if isinstance(self.stop, str) else tuple(self.stop)
-        if not all(isinstance(s, str) and s for s in stop):
-            raise ValueError(f"stop must be a string or a list of non-empty "
-                             f"strings, got {self.stop!r}")
-        object.__setattr__(self, "stop", stop)
+        _check_sampling(self)      # each field in range, or an error naming it
 
 def _token_ids(ids, vocab_size, what="prompt"):
     "A flat int64 array of token ids, or a clear error (floats, bools, out of range)."
@@ -333,24 +311,36 @@ class _Row:
     text: str | None = None
     shifts: int = 0
 
-# %% ../nbs/18_sampling.ipynb #1fa062ca
-class Engine:
-    "Generation: prefill each request, then one batched forward per step for all rows."
-    def __init__(self, model, tokenizer=None, rows=1, context_policy="error", eot=None,
-                 decode=None):
-        if context_policy not in _POLICIES:
-            raise ValueError(f"context_policy must be one of {_POLICIES}, "
-                             f"got {context_policy!r}")
-        self.model, self.tokenizer = model, tokenizer
-        self.context_policy = context_policy
-        self.context, self.vocab_size = model.config.context, model.config.vocab_size
-        if eot is None and tokenizer is not None:
-            eot = tokenizer.special_tokens.get(ENDOFTEXT)
-        self.eot = eot
-        if decode is None and tokenizer is not None:
-            decode = lambda ids: tokenizer.decode(ids, errors="replace")
-        self.decode = decode
-        self._open(rows)
+# %% ../nbs/18_sampling.ipynb #6b6dba23
+def _check_sampling(params):
+    "Every SamplingParams field in range, or a clear error naming it; stop as a tuple."
+    n, t, k, p = params.max_new_tokens, params.temperature, params.top_k, params.top_p
+    if not _is_whole(n) or not 0 <= n <= MAX_NEW_TOKENS:
+        raise ValueError(f"max_new_tokens must be a whole number in "
+                         f"0..{MAX_NEW_TOKENS:,}, got {n!r}")
+    if not _is_number(t) or not 0 <= t < math.inf:
+        raise ValueError(f"temperature must be a number >= 0 (0: greedy), "
+                         f"got {t!r}")
+    if k is not None and (not _is_whole(k) or k < 1):
+        raise ValueError(f"top_k must be a whole number >= 1, got {k!r}")
+    if p is not None and (not _is_number(p) or not 0 < p <= 1):
+        raise ValueError(f"top_p must be a number in (0, 1], got {p!r}")
+    r = params.repetition_penalty
+    if not _is_number(r) or not 0 < r < math.inf:
+        raise ValueError(f"repetition_penalty must be a number > 0 (1: none), "
+                         f"got {r!r}")
+    if params.seed is not None and (not _is_whole(params.seed) or params.seed < 0):
+        raise ValueError(f"seed must be a whole number >= 0 or None, "
+                         f"got {params.seed!r}")
+    stop = (params.stop,) if isinstance(params.stop, str) else tuple(params.stop)
+    if not all(isinstance(s, str) and s for s in stop):
+        raise ValueError(f"stop must be a string or a list of non-empty "
+                         f"strings, got {params.stop!r}")
+    object.__setattr__(params, "stop", stop)
+
+# %% ../nbs/18_sampling.ipynb #83faccad
+class _EngineRows:
+    "The engine's bookkeeping: its rows and cache, sampling per row, stop rules, results."
 
     def _open(self, rows):
         if not _is_whole(rows) or rows < 1:
@@ -367,98 +357,10 @@ class Engine:
             logits, _ = self.model(ids, cache=cache)           # (B, 1, V)
         return logits.numpy()[:, 0].astype(np.float64)         # (B, V), on the host
 
-    def add(self, prompt, params=None, **settings):
-        "Start a request in a free row: checks, prefills the prompt; returns the row."
-        params = params if params is not None else SamplingParams(**settings)
-        if params.stop and self.decode is None:
-            raise ValueError("stop strings need a tokenizer (or `decode`) to "
-                             "turn tokens into text")
-        ids = _token_ids(prompt, self.vocab_size)
-        if ids.size == 0:
-            raise ValueError("the prompt is empty: the model needs a token to continue")
-        if ids.size > self.context and self.context_policy == "error":
-            raise ValueError(f"the prompt has {ids.size} tokens, more than the model's "
-                             f"context of {self.context}; shorten it, or use "
-                             f"context_policy='shift' to keep its last "
-                             f"{self.context // 2}")
-        free = [b for b, row in enumerate(self._rows) if row is None]
-        if not free:
-            raise ValueError(f"Engine: all {len(self._rows)} rows are busy")
-        b = free[0]
-        row = _Row(ids.tolist(), params, np.random.default_rng(params.seed))
-        self._rows[b] = row
-        self.cache.reset(b)
-        if params.max_new_tokens == 0:
-            row.finish_reason = "length"
-        else:
-            row.unfed = row.tokens.copy()
-            self._prefill(b)
-        return b
-
-    def _prefill(self, b):
-        "Run row b's unfed tokens through its cache (shifting if it must); keep logits."
-        row, cache = self._rows[b], self.cache.row(b)
-        if int(cache.lengths[0]) + len(row.unfed) > self.context:
-            if self.context_policy == "error":
-                raise ValueError(f"row {b}: {len(row.unfed)} more tokens do not fit "
-                                 f"after {int(cache.lengths[0])} in the context of "
-                                 f"{self.context}")
-            # the context shift: start again from the last context // 2 tokens
-            cache.reset()
-            row.unfed, row.shifts = row.tokens[-(self.context // 2):], row.shifts + 1
-        ids = np.asarray(row.unfed, dtype=np.int64)[None]          # (1, n)
-        row.logits, row.unfed = self._forward(ids, cache)[0], []
-
-    def inject(self, b, ids):
-        "Force tokens into row b (a tool's result): they become context, not output."
-        row = self._row(b)
-        ids = _token_ids(ids, self.vocab_size, "injected ids")
-        if ids.size == 0:
-            return
-        row.tokens.extend(ids.tolist())
-        row.unfed.extend(ids.tolist())
-        row.finish_reason, row.text = None, None     # a paused row goes on
-        self._prefill(b)
-
     def _row(self, b):
         if not _is_whole(b) or not 0 <= b < len(self._rows) or self._rows[b] is None:
             raise ValueError(f"Engine: no request in row {b!r}")
         return self._rows[b]
-
-    def step(self):
-        "One new token for every running row, in one forward: [(row, token), ...]."
-        running = [b for b, r in enumerate(self._rows)
-                   if r is not None and r.finish_reason is None]
-        waiting = []                         # rows whose next logits need a forward
-        for b in running:
-            row = self._rows[b]
-            if row.logits is not None:
-                continue
-            if self.cache.lengths[b] + len(row.unfed) > self.context:
-                if self.context_policy == "error":
-                    row.finish_reason = "context"      # full: the row ends here
-                else:
-                    self._prefill(b)                   # the context shift
-                continue
-            waiting.append(b)
-        if waiting:
-            ids = np.zeros((self.cache.batch, 1), dtype=np.int64)       # (B, 1)
-            for b in waiting:
-                ids[b, 0] = self._rows[b].unfed[0]
-            self.cache.active[:] = False
-            self.cache.active[waiting] = True         # the others sit this one out
-            try:
-                logits = self._forward(ids, self.cache)                  # (B, V)
-            finally:
-                self.cache.active[:] = True
-            for b in waiting:
-                self._rows[b].logits, self._rows[b].unfed = logits[b], []
-        ready = [b for b in running if self._rows[b].finish_reason is None]
-        events = []
-        for b, token in zip(ready, self._choose([self._rows[b] for b in ready])):
-            if self._accept(self._rows[b], int(token)):
-                events.append((b, int(token)))
-        return events
 
     def _choose(self, rows):
         "The next token of each row, from its logits, settings and own random numbers."
@@ -522,17 +424,6 @@ class Engine:
         self._rows[b] = None
         self.cache.reset(b)
 
-    def stream(self, prompts, max_new_tokens=64, **settings):
-        "Yield (i, token) for prompts[i] as the tokens are made, all in one batch."
-        yield from self._run(prompts, max_new_tokens, settings, [])
-
-    def generate(self, prompts, max_new_tokens=64, **settings):
-        "Continue each prompt (a list of ids) in one batch; a Completion for each."
-        completions = []
-        for _ in self._run(prompts, max_new_tokens, settings, completions):
-            pass
-        return completions
-
     def _run(self, prompts, max_new_tokens, settings, completions):
         if isinstance(prompts, (str, bytes)) or len(prompts) == 0:
             raise ValueError("generate needs a list of prompts, each a list of "
@@ -558,6 +449,124 @@ class Engine:
         finally:
             for b in rows:
                 self.release(b)
+
+# %% ../nbs/18_sampling.ipynb #1fa062ca
+class Engine(_EngineRows):
+    "Generation: prefill each request, then one batched forward per step for all rows."
+    def __init__(self, model, tokenizer=None, rows=1, context_policy="error", eot=None,
+                 decode=None):
+        if context_policy not in _POLICIES:
+            raise ValueError(f"context_policy must be one of {_POLICIES}, "
+                             f"got {context_policy!r}")
+        self.model, self.tokenizer = model, tokenizer
+        self.context_policy = context_policy
+        self.context, self.vocab_size = model.config.context, model.config.vocab_size
+        if eot is None and tokenizer is not None:
+            eot = tokenizer.special_tokens.get(ENDOFTEXT)
+        self.eot = eot
+        if decode is None and tokenizer is not None:
+            decode = lambda ids: tokenizer.decode(ids, errors="replace")
+        self.decode = decode
+        self._open(rows)
+
+    def add(self, prompt, params=None, **settings):
+        "Start a request in a free row: checks, prefills the prompt; returns the row."
+        params = params if params is not None else SamplingParams(**settings)
+        if params.stop and self.decode is None:
+            raise ValueError("stop strings need a tokenizer (or `decode`) to "
+                             "turn tokens into text")
+        ids = _token_ids(prompt, self.vocab_size)
+        if ids.size == 0:
+            raise ValueError("the prompt is empty: the model needs a token to continue")
+        if ids.size > self.context and self.context_policy == "error":
+            raise ValueError(f"the prompt has {ids.size} tokens, more than the model's "
+                             f"context of {self.context}; shorten it, or use "
+                             f"context_policy='shift' to keep its last "
+                             f"{self.context // 2}")
+        free = [b for b, row in enumerate(self._rows) if row is None]
+        if not free:
+            raise ValueError(f"Engine: all {len(self._rows)} rows are busy")
+        b = free[0]
+        row = _Row(ids.tolist(), params, np.random.default_rng(params.seed))
+        self._rows[b] = row
+        self.cache.reset(b)
+        if params.max_new_tokens == 0:
+            row.finish_reason = "length"
+        else:
+            row.unfed = row.tokens.copy()
+            self._prefill(b)
+        return b
+
+    def _prefill(self, b):
+        "Run row b's unfed tokens through its cache (shifting if it must); keep logits."
+        row, cache = self._rows[b], self.cache.row(b)
+        if int(cache.lengths[0]) + len(row.unfed) > self.context:
+            if self.context_policy == "error":
+                raise ValueError(f"row {b}: {len(row.unfed)} more tokens do not fit "
+                                 f"after {int(cache.lengths[0])} in the context of "
+                                 f"{self.context}")
+            # the context shift: start again from the last context // 2 tokens
+            cache.reset()
+            row.unfed, row.shifts = row.tokens[-(self.context // 2):], row.shifts + 1
+        ids = np.asarray(row.unfed, dtype=np.int64)[None]          # (1, n)
+        row.logits, row.unfed = self._forward(ids, cache)[0], []
+
+    def inject(self, b, ids):
+        "Force tokens into row b (a tool's result): they become context, not output."
+        row = self._row(b)
+        ids = _token_ids(ids, self.vocab_size, "injected ids")
+        if ids.size == 0:
+            return
+        row.tokens.extend(ids.tolist())
+        row.unfed.extend(ids.tolist())
+        row.finish_reason, row.text = None, None     # a paused row goes on
+        self._prefill(b)
+
+    def step(self):
+        "One new token for every running row, in one forward: [(row, token), ...]."
+        running = [b for b, r in enumerate(self._rows)
+                   if r is not None and r.finish_reason is None]
+        waiting = []                         # rows whose next logits need a forward
+        for b in running:
+            row = self._rows[b]
+            if row.logits is not None:
+                continue
+            if self.cache.lengths[b] + len(row.unfed) > self.context:
+                if self.context_policy == "error":
+                    row.finish_reason = "context"      # full: the row ends here
+                else:
+                    self._prefill(b)                   # the context shift
+                continue
+            waiting.append(b)
+        if waiting:
+            ids = np.zeros((self.cache.batch, 1), dtype=np.int64)       # (B, 1)
+            for b in waiting:
+                ids[b, 0] = self._rows[b].unfed[0]
+            self.cache.active[:] = False
+            self.cache.active[waiting] = True         # the others sit this one out
+            try:
+                logits = self._forward(ids, self.cache)                  # (B, V)
+            finally:
+                self.cache.active[:] = True
+            for b in waiting:
+                self._rows[b].logits, self._rows[b].unfed = logits[b], []
+        ready = [b for b in running if self._rows[b].finish_reason is None]
+        events = []
+        for b, token in zip(ready, self._choose([self._rows[b] for b in ready])):
+            if self._accept(self._rows[b], int(token)):
+                events.append((b, int(token)))
+        return events
+
+    def stream(self, prompts, max_new_tokens=64, **settings):
+        "Yield (i, token) for prompts[i] as the tokens are made, all in one batch."
+        yield from self._run(prompts, max_new_tokens, settings, [])
+
+    def generate(self, prompts, max_new_tokens=64, **settings):
+        "Continue each prompt (a list of ids) in one batch; a Completion for each."
+        completions = []
+        for _ in self._run(prompts, max_new_tokens, settings, completions):
+            pass
+        return completions
 
 # %% ../nbs/18_sampling.ipynb #a925d0ef
 def generate(model, prompts, max_new_tokens=64, tokenizer=None, context_policy="error",
