@@ -42,6 +42,8 @@ _DOT_FENCE = re.compile(r"^```\{dot\}[ \t]*\n(.*?)^```[ \t]*$", re.MULTILINE | r
 _TYPST_RENAMED = {"dot.circle": "dot.o", "times.circle": "times.o", "plus.circle": "plus.o",
                   "minus.circle": "minus.o", "div.circle": "div.o"}
 _DOT_OPTION = re.compile(r"^\s*//\|\s*([\w-]+)\s*:\s*(.*?)\s*$")
+# an optional box: a Quarto callout, `::: {.callout-note}` ... `:::`, in a markdown cell
+_CALLOUT = re.compile(r"^:::+\s*\{\.callout-(note|tip)[^}]*\}[ \t]*\n(.*?)^:::+[ \t]*$", re.MULTILINE | re.DOTALL)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -170,6 +172,14 @@ def _dot_to_image(match, media, stem):
     return f"![{caption}]({path}){{width={width}%}}\n"
 
 
+def callout_markdown(match, target):
+    "A Quarto callout as our book shows it: a shaded box (pandoc's typst writer drops div classes)."
+    body = match.group(2).strip()
+    if target == "typst":
+        return f"```{{=typst}}\n#aside[\n```\n\n{body}\n\n```{{=typst}}\n]\n```\n"
+    return f"::: {{.aside}}\n{body}\n:::\n"
+
+
 def _text(value):
     return "".join(value) if isinstance(value, list) else str(value)
 
@@ -249,6 +259,7 @@ def chapter_markdown(path, media, target):
         src = cell["source"]
         if cell["cell_type"] == "markdown":
             src = _DOT_FENCE.sub(lambda m: _dot_to_image(m, media, stem), src)
+            src = _CALLOUT.sub(lambda m: callout_markdown(m, target), src)
             if is_intro:  # an unnumbered chapter has unnumbered sections (as in Quarto)
                 src = _unnumber_headings(src)
             parts.append(src.strip() + "\n")
