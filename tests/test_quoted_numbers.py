@@ -7,7 +7,7 @@ A figure quoted in a markdown cell carries a mark right after it, an HTML commen
     the error is smallest at h = `3e-06`<!--=best h--> ...
 
 `<!--=LABEL-->` says: the number just before this mark is the value printed after LABEL in one of this
-notebook's saved outputs (`LABEL = 3e-06`, `LABEL: 3e-06` or `LABEL 3e-06`; `...` in a label stands
+notebook's saved outputs (`LABEL = 3e-06`, `LABEL: 3e-06`, `LABEL 3e-06` or `LABEL(3e-06`; `...` in a label stands
 for anything on the same output line, as in `least squares ... average miss`), to the quoted precision
 (0.48 matches 0.4812 but not 0.4861; 3e-06 matches 2.7e-06). `<!--~LABEL-->` is for "about": the
 quoted number is within 10% of the printed one. The label must pick out exactly one value in the
@@ -70,7 +70,7 @@ def printed_values(label, outputs):
     "The distinct values printed right after `label` in the outputs."
     parts = [r"\s+".join(re.escape(w) for w in part.split()) for part in label.split("...")]
     words = r"[^\n]*?".join(parts)  # `...` in a label: anything on the same line
-    pattern = re.compile(rf"(?<![\w.]){words}\s*[=:]?\s*({NUMBER})(?![\d.])")
+    pattern = re.compile(rf"(?<![\w.]){words}\s*[=:(]?\s*({NUMBER})(?![\d.])")
     return sorted({parse_number(v)[0] for text in outputs for v in pattern.findall(text)})
 
 
