@@ -190,8 +190,21 @@ def _fence(text, cls):
     return f"{ticks} {{.{cls}}}\n{text.rstrip()}\n{ticks}\n"
 
 
-def output_markdown(out, media, stem):
-    "One saved cell output as pandoc markdown."
+TEXT_WIDTH_PT = 459  # the PDF's text column: A4 less the margins of book/template.typ
+
+
+def png_width(png):
+    "How wide to show a plot: its natural size (from the PNG's dpi), so 10 pt labels print at 10 pt."
+    i = png.find(b"pHYs")
+    if png[:8] != b"\x89PNG\r\n\x1a\n" or i < 0 or png[i + 12] != 1:  # no dpi recorded
+        return 80
+    width_px = int.from_bytes(png[16:20], "big")
+    dpi = int.from_bytes(png[i + 4:i + 8], "big") * 0.0254
+    return max(30, min(100, round(100 * width_px / dpi * 72 / TEXT_WIDTH_PT)))
+
+
+def output_markdown(out, media, stem, caption=""):
+    "One saved cell output as pandoc markdown; an image with a caption becomes a numbered figure."
     kind = out.get("output_type")
     if kind == "stream":
         text = _ANSI.sub("", _text(out.get("text", "")))
@@ -200,10 +213,10 @@ def output_markdown(out, media, stem):
         return _fence(_ANSI.sub("", "\n".join(out.get("traceback", []))), "output")
     data = out.get("data", {})
     if "image/svg+xml" in data:
-        return f"![]({media.save(_text(data['image/svg+xml']).encode(), 'svg', stem)})\n"
+        return f"![{caption}]({media.save(_text(data['image/svg+xml']).encode(), 'svg', stem)})\n"
     if "image/png" in data:
         png = base64.b64decode(_text(data["image/png"]))
-        return f"![]({media.save(png, 'png', stem)}){{width=80%}}\n"
+        return f"![{caption}]({media.save(png, 'png', stem)}){{width={png_width(png)}%}}\n"
     if "text/markdown" in data:
         return _text(data["text/markdown"]) + "\n"
     if "text/latex" in data:
@@ -271,8 +284,9 @@ def chapter_markdown(path, media, target):
                 parts.append(_fence(code, "python"))
             if opts.get("output", True) is False or opts.get("eval", True) is False:
                 continue
+            caption = str(opts.get("fig-cap") or "")  # Quarto's option: the plot's caption
             for out in cell["outputs"]:
-                md = output_markdown(out, media, stem)
+                md = output_markdown(out, media, stem, caption)
                 if md:
                     parts.append(md)
     info = dict(title=title, heading=heading, anchor=anchor, summary=meta.get("description", ""))
