@@ -319,20 +319,32 @@ def chapter_markdown(path, media, target):
             opts, code = cell_options(src)
             if opts.get("include") is False:
                 continue
+            shown = []
             if opts.get("echo", True) is not False and code.strip():
-                parts.append(_fence(code, "python"))
-            if opts.get("output", True) is False or opts.get("eval", True) is False:
-                continue
-            # Quarto's options: the plot's caption, and its label for `@fig-...` references
-            caption, label = str(opts.get("fig-cap") or ""), str(opts.get("label") or "")
-            for out in cell["outputs"]:
-                md = output_markdown(out, media, stem, caption, label)
-                if md:
-                    parts.append(md)
-                    if md.startswith("!["):  # one figure per cell carries the caption and label
-                        caption = label = ""
+                shown.append(_fence(code, "python"))
+            if opts.get("output", True) is not False and opts.get("eval", True) is not False:
+                # Quarto's options: the plot's caption, and its label for `@fig-...` references
+                caption, label = str(opts.get("fig-cap") or ""), str(opts.get("label") or "")
+                for out in cell["outputs"]:
+                    md = output_markdown(out, media, stem, caption, label)
+                    if md:
+                        shown.append(md)
+                        if md.startswith("!["):  # one figure per cell carries the caption and label
+                            caption = label = ""
+            parts.extend(keep_together(shown) if target == "typst" else shown)
     info = dict(title=title, heading=heading, anchor=anchor, summary=meta.get("description", ""))
     return info, "\n".join(parts)
+
+
+KEEP_TOGETHER_LINES = 25  # a cell's code with its text output, up to this many lines, stays on one page
+
+
+def keep_together(shown):
+    "A short cell's code and output as one unbreakable block in the PDF (plots are figures already)."
+    lines = sum(md.count("\n") for md in shown)
+    if len(shown) < 2 or lines > KEEP_TOGETHER_LINES or any(md.startswith("![") for md in shown):
+        return shown
+    return ["```{=typst}\n#block(breakable: false)[\n```\n", *shown, "```{=typst}\n]\n```\n"]
 
 
 def part_markdown(title, number, target):

@@ -139,3 +139,15 @@ def test_plots_print_at_their_natural_size():
     assert build.png_width(png(1200, 240)) == round(100 * 5 * 72 / build.TEXT_WIDTH_PT)  # 5 inches
     assert build.png_width(png(2400, 240)) == 100                                        # 10 inches: capped
     assert build.png_width(png(1200, None)) == 80
+
+
+def test_short_cells_stay_on_one_page():
+    "In the PDF a short cell's code and text output are one unbreakable block; long cells and plots may split."
+    code, out = build._fence("x = 1", "python"), build._fence("1", "output")
+    kept = build.keep_together([code, out])
+    assert kept[0].startswith("```{=typst}\n#block(breakable: false)[") and kept[1:3] == [code, out]
+    assert kept[-1] == "```{=typst}\n]\n```\n"
+    long_out = build._fence("\n".join(map(str, range(build.KEEP_TOGETHER_LINES))), "output")
+    assert build.keep_together([code, long_out]) == [code, long_out]
+    assert build.keep_together([code, "![A plot](p.png){width=80%}\n"])[0] == code
+    assert build.keep_together([code]) == [code]
