@@ -42,6 +42,8 @@ _DOT_FENCE = re.compile(r"^```\{dot\}[ \t]*\n(.*?)^```[ \t]*$", re.MULTILINE | r
 _TYPST_RENAMED = {"dot.circle": "dot.o", "times.circle": "times.o", "plus.circle": "plus.o",
                   "minus.circle": "minus.o", "div.circle": "div.o"}
 _DOT_OPTION = re.compile(r"^\s*//\|\s*([\w-]+)\s*:\s*(.*?)\s*$")
+# an optional box: a Quarto callout, `::: {.callout-note}` ... `:::`, in a markdown cell
+_CALLOUT = re.compile(r"^:::+\s*\{\.callout-(note|tip)[^}]*\}[ \t]*\n(.*?)^:::+[ \t]*$", re.MULTILINE | re.DOTALL)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -155,19 +157,65 @@ def render_dot(source, media, stem):
 
 def _dot_to_image(match, media, stem):
     body = match.group(1)
-    caption = ""
+    caption, label = "", ""
     keep = []
     for line in body.splitlines():
         m = _DOT_OPTION.match(line)
         if m:
             if m.group(1) == "fig-cap":
                 caption = m.group(2).strip().strip('"').strip("'")
+            elif m.group(1) == "label":
+                label = m.group(2).strip().strip('"').strip("'")
             continue
         keep.append(line)
     path, width_pt = render_dot("\n".join(keep), media, stem)
     # an A4 text column is about 450 pt wide: small diagrams keep their natural size
     width = min(100, round(100 * width_pt / 450))
-    return f"![{caption}]({path}){{width={width}%}}\n"
+    return f"![{caption}]({path}){{{_figure_id(label)}width={width}%}}\n"
+
+
+def callout_markdown(match, target):
+    "A Quarto callout as our book shows it: a shaded box (pandoc's typst writer drops div classes)."
+    body = match.group(2).strip()
+    if target == "typst":
+        return f"```{{=typst}}\n#aside[\n```\n\n{body}\n\n```{{=typst}}\n]\n```\n"
+    return f"::: {{.aside}}\n{body}\n:::\n"
+
+
+def _figure_id(label):
+    "The pandoc attribute that names a figure (`fig-...`, as in Quarto), or nothing."
+    return f"#{label} " if label else ""
+
+
+# a figure in pandoc markdown: an image with a caption alone on its line (pandoc's implicit figure)
+_FIGURE = re.compile(r"^!\[(?P<cap>[^\]]+)\]\((?P<src>[^)]+)\)(?:\{(?P<attrs>[^}]*)\})?\s*$")
+_FIG_REF = re.compile(r"(?<![\w@`])@(fig-[\w-]+)")
+
+
+def resolve_figure_refs(markdown, target):
+    """Number the figures in reading order and turn each `@fig-label` (Quarto's cross-reference) into
+    `Figure N`: typst numbers figures itself, so the PDF gets typst's reference; HTML gets the number
+    in the text and in the caption."""
+    numbers, lines, n = {}, [], 0
+    for line, fenced in _lines_with_fencing(markdown.split("\n")):
+        m = None if fenced else _FIGURE.match(line)
+        if m:
+            n += 1
+            label = re.search(r"#(fig-[\w-]+)", m.group("attrs") or "")
+            if label:
+                if label.group(1) in numbers:
+                    raise BookError(f"figure label {label.group(1)!r} is used twice")
+                numbers[label.group(1)] = n
+            if target != "typst":
+                line = line.replace(f"![{m.group('cap')}]", f"![Figure {n}: {m.group('cap')}]", 1)
+        lines.append((line, fenced))
+
+    def ref(m):
+        if m.group(1) not in numbers:
+            raise BookError(f"the text refers to @{m.group(1)}, but no figure has that label")
+        return f"`@{m.group(1)}`{{=typst}}" if target == "typst" else f"Figure {numbers[m.group(1)]}"
+
+    return "\n".join(line if fenced else _FIG_REF.sub(ref, line) for line, fenced in lines)
 
 
 def _text(value):
@@ -180,8 +228,21 @@ def _fence(text, cls):
     return f"{ticks} {{.{cls}}}\n{text.rstrip()}\n{ticks}\n"
 
 
-def output_markdown(out, media, stem):
-    "One saved cell output as pandoc markdown."
+TEXT_WIDTH_PT = 459  # the PDF's text column: A4 less the margins of book/template.typ
+
+
+def png_width(png):
+    "How wide to show a plot: its natural size (from the PNG's dpi), so 10 pt labels print at 10 pt."
+    i = png.find(b"pHYs")
+    if png[:8] != b"\x89PNG\r\n\x1a\n" or i < 0 or png[i + 12] != 1:  # no dpi recorded
+        return 80
+    width_px = int.from_bytes(png[16:20], "big")
+    dpi = int.from_bytes(png[i + 4:i + 8], "big") * 0.0254
+    return max(30, min(100, round(100 * width_px / dpi * 72 / TEXT_WIDTH_PT)))
+
+
+def output_markdown(out, media, stem, caption="", label=""):
+    "One saved cell output as pandoc markdown; an image with a caption becomes a numbered figure."
     kind = out.get("output_type")
     if kind == "stream":
         text = _ANSI.sub("", _text(out.get("text", "")))
@@ -190,10 +251,11 @@ def output_markdown(out, media, stem):
         return _fence(_ANSI.sub("", "\n".join(out.get("traceback", []))), "output")
     data = out.get("data", {})
     if "image/svg+xml" in data:
-        return f"![]({media.save(_text(data['image/svg+xml']).encode(), 'svg', stem)})\n"
+        svg = media.save(_text(data['image/svg+xml']).encode(), 'svg', stem)
+        return f"![{caption}]({svg}){{{_figure_id(label)}}}\n" if label else f"![{caption}]({svg})\n"
     if "image/png" in data:
         png = base64.b64decode(_text(data["image/png"]))
-        return f"![]({media.save(png, 'png', stem)}){{width=80%}}\n"
+        return f"![{caption}]({media.save(png, 'png', stem)}){{{_figure_id(label)}width={png_width(png)}%}}\n"
     if "text/markdown" in data:
         return _text(data["text/markdown"]) + "\n"
     if "text/latex" in data:
@@ -249,6 +311,7 @@ def chapter_markdown(path, media, target):
         src = cell["source"]
         if cell["cell_type"] == "markdown":
             src = _DOT_FENCE.sub(lambda m: _dot_to_image(m, media, stem), src)
+            src = _CALLOUT.sub(lambda m: callout_markdown(m, target), src)
             if is_intro:  # an unnumbered chapter has unnumbered sections (as in Quarto)
                 src = _unnumber_headings(src)
             parts.append(src.strip() + "\n")
@@ -256,16 +319,32 @@ def chapter_markdown(path, media, target):
             opts, code = cell_options(src)
             if opts.get("include") is False:
                 continue
+            shown = []
             if opts.get("echo", True) is not False and code.strip():
-                parts.append(_fence(code, "python"))
-            if opts.get("output", True) is False or opts.get("eval", True) is False:
-                continue
-            for out in cell["outputs"]:
-                md = output_markdown(out, media, stem)
-                if md:
-                    parts.append(md)
+                shown.append(_fence(code, "python"))
+            if opts.get("output", True) is not False and opts.get("eval", True) is not False:
+                # Quarto's options: the plot's caption, and its label for `@fig-...` references
+                caption, label = str(opts.get("fig-cap") or ""), str(opts.get("label") or "")
+                for out in cell["outputs"]:
+                    md = output_markdown(out, media, stem, caption, label)
+                    if md:
+                        shown.append(md)
+                        if md.startswith("!["):  # one figure per cell carries the caption and label
+                            caption = label = ""
+            parts.extend(keep_together(shown) if target == "typst" else shown)
     info = dict(title=title, heading=heading, anchor=anchor, summary=meta.get("description", ""))
     return info, "\n".join(parts)
+
+
+KEEP_TOGETHER_LINES = 25  # a cell's code with its text output, up to this many lines, stays on one page
+
+
+def keep_together(shown):
+    "A short cell's code and output as one unbreakable block in the PDF (plots are figures already)."
+    lines = sum(md.count("\n") for md in shown)
+    if len(shown) < 2 or lines > KEEP_TOGETHER_LINES or any(md.startswith("![") for md in shown):
+        return shown
+    return ["```{=typst}\n#block(breakable: false)[\n```\n", *shown, "```{=typst}\n]\n```\n"]
 
 
 def part_markdown(title, number, target):
@@ -309,7 +388,7 @@ def book_markdown(book, media, target):
             titles.append(info["title"])
             contents.append(("chapter", info))
             chunks.append(md)
-    return "\n\n".join(chunks), titles, contents
+    return resolve_figure_refs("\n\n".join(chunks), target), titles, contents
 
 
 # ----------------------------------------------------------------------------------------------

@@ -97,3 +97,57 @@ def test_fixups_find_code_fences_that_hold_backticks():
     headings = build._unnumber_headings("# A\n````\n```\n# not a heading\n````\n# B")
     assert headings.split("\n") == ["# A {.unnumbered}", "````", "```", "# not a heading",
                                     "````", "# B {.unnumbered}"]
+
+
+def test_figure_references_become_numbers():
+    "`@fig-label` (Quarto's cross-reference) names the figure's number; an unknown label is an error."
+    md = "\n".join([
+        "As @fig-b shows, and `@fig-a` in code stays.",
+        "![First](a.png){#fig-a width=50%}",
+        "![](uncaptioned.png){width=80%}",      # not a figure: no number
+        "```",
+        "![Inside code](c.png)",                # not a figure either
+        "```",
+        "![Second](b.png){#fig-b width=80%}",
+        "See @fig-a.",
+    ])
+    html = build.resolve_figure_refs(md, "html").split("\n")
+    assert html[0] == "As Figure 2 shows, and `@fig-a` in code stays."
+    assert html[1].startswith("![Figure 1: First](a.png)") and html[6].startswith("![Figure 2: Second]")
+    assert html[2] == "![](uncaptioned.png){width=80%}" and html[4] == "![Inside code](c.png)"
+    assert html[7] == "See Figure 1."
+    typst = build.resolve_figure_refs(md, "typst").split("\n")
+    assert typst[0].startswith("As `@fig-b`{=typst} shows") and typst[1].startswith("![First]")
+    with pytest.raises(build.BookError, match="fig-missing"):
+        build.resolve_figure_refs("See @fig-missing.", "html")
+    with pytest.raises(build.BookError, match="used twice"):
+        build.resolve_figure_refs("![A](a.png){#fig-a}\n![B](b.png){#fig-a}", "html")
+
+
+def test_plots_print_at_their_natural_size():
+    "A plot's width comes from its pixels and dpi, capped at the text column; no dpi: the old 80%."
+    import struct
+    import zlib
+
+    def png(width_px, dpi):
+        def chunk(kind, data):
+            return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        ihdr = struct.pack(">IIBBBBB", width_px, 10, 8, 2, 0, 0, 0)
+        phys = struct.pack(">IIB", round(dpi / 0.0254), round(dpi / 0.0254), 1) if dpi else b""
+        return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + (chunk(b"pHYs", phys) if dpi else b"")
+                + chunk(b"IEND", b""))
+    assert build.png_width(png(1200, 240)) == round(100 * 5 * 72 / build.TEXT_WIDTH_PT)  # 5 inches
+    assert build.png_width(png(2400, 240)) == 100                                        # 10 inches: capped
+    assert build.png_width(png(1200, None)) == 80
+
+
+def test_short_cells_stay_on_one_page():
+    "In the PDF a short cell's code and text output are one unbreakable block; long cells and plots may split."
+    code, out = build._fence("x = 1", "python"), build._fence("1", "output")
+    kept = build.keep_together([code, out])
+    assert kept[0].startswith("```{=typst}\n#block(breakable: false)[") and kept[1:3] == [code, out]
+    assert kept[-1] == "```{=typst}\n]\n```\n"
+    long_out = build._fence("\n".join(map(str, range(build.KEEP_TOGETHER_LINES))), "output")
+    assert build.keep_together([code, long_out]) == [code, long_out]
+    assert build.keep_together([code, "![A plot](p.png){width=80%}\n"])[0] == code
+    assert build.keep_together([code]) == [code]
