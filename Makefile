@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install sysdeps test test-slow book bench model export run-nbs clean
+.PHONY: install sysdeps test test-slow book bench corpus model export run-nbs clean
 
 install: $(STAMP)
 
@@ -60,12 +60,20 @@ bench: install
 	  --project "$(BIN)/python bench/nand2llm_tinygpt.py --threads 1 --config $(CONFIG)"
 	$(BIN)/python bench/peak_memory.py --threads 1 --config $(CONFIG)
 
+# The recorded corpus (chapter 9): nand2llm/corpus/book.jsonl.gz from the notebooks as they are now,
+# python_docs.jsonl.gz from this Python's help. Everything that trains on "the book" reads these, so
+# editing prose changes no model; re-recording is deliberate: commit it on its own, then re-run the
+# chapters that train on the corpus (tools/run_nbs.py) and `make model`.
+corpus: install
+	$(BIN)/python -c "from nand2llm.data import record_snapshots; \
+	  [print(name, header) for name, header in record_snapshots().items()]"
+
 # The small TinyGPT shipped with the package (nand2llm/models/tiny-book), retrained from
 # scratch from models/tiny-book.toml (about a minute on 2 cores); `nand2llm train` refuses
 # a folder that already holds a run, so the old one goes first. tests/test_shipped_model.py
 # checks it (re-record tests/suites/tiny-book.jsonl after retraining: see that test file).
-# The same text gives the same weights bit for bit; the book is part of the corpus, so a commit
-# that edits any chapter's text or code changes them (metrics.jsonl's first line: data fingerprint).
+# The same snapshot gives the same weights bit for bit on one machine (metrics.jsonl's first line: the data
+# fingerprint); editing a chapter changes nothing until `make corpus` re-records the snapshot.
 model: install
 	rm -rf nand2llm/models/tiny-book
 	$(BIN)/nand2llm train models/tiny-book.toml --out nand2llm/models/tiny-book --quiet

@@ -25,8 +25,8 @@ from .checkpoint import (METRICS, MODEL, TRAIN_STATE, CheckpointError,
                                  remove_stale_tmp, save_checkpoint)
 from .config import (RUN_CONFIG, ConfigError, OutputConfig, config_to_toml,
                              load_config, validate_config)
-from .data import (BatchSampler, Document, atomic_write, book_documents,
-                           corpus_tokens, python_docs_documents, split_documents)
+from .data import (BatchSampler, Document, atomic_write, snapshot_documents,
+                           corpus_tokens, split_documents)
 from .errors import Nand2llmError
 from .gpt import GPT
 from .optim import AdamW, clip_grad_norm_, warmup_cosine, weight_decay_groups
@@ -54,8 +54,8 @@ def _read_text(path):
 def run_documents(data_config):
     "The documents of a run's [data] section: corpora, then files, each checked."
     docs = []
-    if "book" in data_config.corpus: docs += book_documents()
-    if "python_docs" in data_config.corpus: docs += python_docs_documents()
+    for corpus in data_config.corpus:       # the recorded snapshots (chapter 9)
+        docs += snapshot_documents(corpus)
     docs += [Document(str(name), _read_text(name)) for name in data_config.files]
     if len(docs) < 2:
         raise DataError(f"data: {len(docs)} document; a run needs at least 2, to hold "
