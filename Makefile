@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install sysdeps test test-slow book bench corpus model export run-nbs clean
+.PHONY: install sysdeps test test-slow book bench corpus model tutor-sweep tutor-base export run-nbs clean
 
 install: $(STAMP)
 
@@ -78,6 +78,27 @@ model: install
 	rm -rf nand2llm/models/tiny-book
 	$(BIN)/nand2llm train models/tiny-book.toml --out nand2llm/models/tiny-book --quiet
 	rm nand2llm/models/tiny-book/train_state.safetensors     # ship the weights only
+
+# Chapter 21's size sweep for the TinyTutor base model: three sizes, each about six minutes on an
+# idle 2-core machine; their metrics logs are kept in models/tutor-base-sweep/ for the chapter's plot.
+SWEEP := s128x4 s192x6 s256x6
+tutor-sweep: install
+	@for run in $(SWEEP); do \
+	  rm -rf build/tutor-sweep/$$run; \
+	  $(BIN)/nand2llm train models/tutor-base-sweep/$$run.toml --quiet || exit 1; \
+	  cp build/tutor-sweep/$$run/metrics.jsonl models/tutor-base-sweep/$$run.metrics.jsonl; \
+	done
+
+# The TinyTutor base model (chapter 21): BPE with the chat tokens reserved, context 256, trained on
+# the corpus snapshot from models/tutor-base.toml (about 30 minutes on 2 cores), shipped as float16
+# weights, its tokenizer, config and metrics log (no optimizer state).
+tutor-base: install
+	rm -rf build/tutor-base nand2llm/models/tutor-base
+	$(BIN)/nand2llm train models/tutor-base.toml --quiet
+	$(BIN)/python -c "from nand2llm.checkpoint import load_model, save_model; \
+	  model, tokenizer = load_model('build/tutor-base'); \
+	  save_model('nand2llm/models/tutor-base', model, tokenizer, dtype='float16')"
+	cp build/tutor-base/config.toml build/tutor-base/metrics.jsonl nand2llm/models/tutor-base/
 
 # Regenerate the package from the notebooks (tools/export.py: nbdev_export, repeatable for a chapter
 # that exports several modules), and re-run notebooks to refresh the outputs the book shows.

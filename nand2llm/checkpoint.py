@@ -57,7 +57,7 @@ def _check_format(meta, name, source):
                               f"{FORMAT_VERSION} (format {meta.get('format')!r}, "
                               f"version {meta.get('version')!r})")
 
-def save_model(folder, model, tokenizer, metadata=None):
+def save_model(folder, model, tokenizer, metadata=None, dtype=None):
     "Write `folder`/model.safetensors (weights only) and tokenizer.json, atomically."
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -67,7 +67,9 @@ def save_model(folder, model, tokenizer, metadata=None):
             "tokenizer": json.dumps({"kind": type(tokenizer).__name__,
                                      "vocab_size": tokenizer.vocab_size}),
             **(metadata or {})}
-    weights = {name: asnumpy(array) for name, array in model.state_dict().items()}
+    # dtype="float16" halves the file for shipping; load_weights casts back to float32
+    weights = {name: asnumpy(array).astype(dtype or asnumpy(array).dtype)
+               for name, array in model.state_dict().items()}
     tmp = folder / f".{TOKENIZER}.save.tmp"      # the tokenizer's write, made atomic
     tokenizer.save(tmp)
     os.replace(tmp, folder / TOKENIZER)

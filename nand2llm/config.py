@@ -117,7 +117,10 @@ class DataConfig:
 class TokenizerConfig:
     "Bytes, or byte-pair encoding trained on the training documents."
     kind: str = "byte"              # 'byte' or 'bpe'
-    vocab_size: int | None = None   # for 'bpe' only
+    vocab_size: int | None = None   # for 'bpe' only (special tokens included)
+    # more special tokens after <|endoftext|>, reserved now so that no later chapter
+    # has to resize the model for them (chapter 21's chat tokens)
+    special_tokens: list[str] = field(default_factory=list)
 
 @dataclass
 class OptimizerConfig:
@@ -165,7 +168,8 @@ class RunConfig:
     def gpt_config(self):
         "The model's GPTConfig, with the vocabulary size the tokenizer section implies."
         tk = self.tokenizer
-        vocab = tk.vocab_size if tk.kind == "bpe" else ByteTokenizer().vocab_size
+        byte_ids = ByteTokenizer().vocab_size + len(tk.special_tokens)
+        vocab = tk.vocab_size if tk.kind == "bpe" else byte_ids
         return self.model.gpt_config(vocab)
 
 # %% ../nbs/17_train.ipynb #956a988d
@@ -250,6 +254,15 @@ def validate_config(config):
     elif tk.vocab_size is not None:
         raise ConfigError("tokenizer.vocab_size: only for kind = 'bpe' (a byte "
                           f"tokenizer has 257 ids), got {tk.vocab_size!r}")
+    for i, token in enumerate(tk.special_tokens):
+        _require(token and token != "<|endoftext|>", f"tokenizer.special_tokens[{i}]",
+                 "a non-empty string other than <|endoftext|> (always present)", token)
+    _require(len(set(tk.special_tokens)) == len(tk.special_tokens),
+             "tokenizer.special_tokens", "no repeated token", tk.special_tokens)
+    if tk.kind == "bpe":
+        _require(tk.vocab_size >= 257 + len(tk.special_tokens), "tokenizer.vocab_size",
+                 "room for the 256 bytes and every special token "
+                 f"({257 + len(tk.special_tokens)})", tk.vocab_size)
     try:
         gpt = config.gpt_config()                 # chapter 16 checks the model's sizes
     except ValueError as e:

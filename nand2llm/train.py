@@ -70,11 +70,13 @@ def prepare_data(config):
     except DataError: raise
     except ValueError as e:
         raise DataError(f"data: {e}") from None
+    specials = (ENDOFTEXT, *config.tokenizer.special_tokens)
     if config.tokenizer.kind == "bpe":
         texts = [doc.text for doc in train_docs]          # never the validation text
-        tokenizer = BPETokenizer().train(texts, config.tokenizer.vocab_size)
+        tokenizer = BPETokenizer(special_tokens=specials).train(
+            texts, config.tokenizer.vocab_size)
     else:
-        tokenizer = ByteTokenizer()
+        tokenizer = ByteTokenizer(special_tokens=specials)
     eot = tokenizer.special_id(ENDOFTEXT)
     encode = lambda text: np.asarray(tokenizer.encode(text), dtype=np.int64)
     return (tokenizer, corpus_tokens(train_docs, encode, eot=eot),
