@@ -91,14 +91,12 @@ tutor-sweep: install
 
 # The TinyTutor base model (chapter 21): BPE with the chat tokens reserved, context 256, trained on
 # the corpus snapshot from models/tutor-base.toml (about 30 minutes on 2 cores), shipped as float16
-# weights, its tokenizer, config and metrics log (no optimizer state).
+# weights, its tokenizer, config and metrics log (no optimizer state), and ship.json: the exact
+# validation loss in float32 and after the float16 rounding.
 tutor-base: install
 	rm -rf build/tutor-base nand2llm/models/tutor-base
 	$(BIN)/nand2llm train models/tutor-base.toml --quiet
-	$(BIN)/python -c "from nand2llm.checkpoint import load_model, save_model; \
-	  model, tokenizer = load_model('build/tutor-base'); \
-	  save_model('nand2llm/models/tutor-base', model, tokenizer, dtype='float16')"
-	cp build/tutor-base/config.toml build/tutor-base/metrics.jsonl nand2llm/models/tutor-base/
+	$(BIN)/python tools/ship_model.py build/tutor-base nand2llm/models/tutor-base
 
 # Regenerate the package from the notebooks (tools/export.py: nbdev_export, repeatable for a chapter
 # that exports several modules), and re-run notebooks to refresh the outputs the book shows.
