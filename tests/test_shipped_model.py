@@ -66,11 +66,12 @@ def test_generate_command(capsys):
 
 
 def test_generate_uses_the_shipped_model_by_default(capsys):
-    "Right after install, `nand2llm generate PROMPT` needs no training and no --checkpoint."
+    """Right after install, `nand2llm generate PROMPT` needs no training and no --checkpoint:
+    it uses the best shipped model, the TinyTutor base (chapter 21)."""
     args = ["generate", "def forward(self", "--max-new-tokens", "30", "--temperature", "0"]
     assert main(args) == 0
     default = capsys.readouterr().out
-    assert main(args + ["--checkpoint", str(RUN)]) == 0
+    assert main(args + ["--checkpoint", str(RUN.parent / "tutor-base")]) == 0
     assert default == capsys.readouterr().out, "the default is not the shipped model"
 
 
