@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install sysdeps test test-slow book bench corpus model tutor-sweep tutor-base export run-nbs clean
+.PHONY: install sysdeps test test-slow book bench corpus model tutor-sweep tutor-base tutor-chat export run-nbs clean
 
 install: $(STAMP)
 
@@ -97,6 +97,14 @@ tutor-base: install
 	rm -rf build/tutor-base nand2llm/models/tutor-base
 	$(BIN)/nand2llm train models/tutor-base.toml --quiet
 	$(BIN)/python tools/ship_model.py build/tutor-base nand2llm/models/tutor-base
+
+# TinyTutor the assistant (chapter 21): the base model fine-tuned on the instruction data built
+# from the book's snapshot, as models/tutor-chat.toml says (steps, lr, batch, seed, LoRA); shipped
+# as float16 weights with its tokenizer, tune.toml and metrics.jsonl (the held-out answer loss
+# and key-term share before and after). tests/test_tutor_chat.py checks it.
+tutor-chat: install
+	rm -rf nand2llm/models/tutor-chat
+	$(BIN)/nand2llm tune models/tutor-chat.toml --out nand2llm/models/tutor-chat
 
 # Regenerate the package from the notebooks (tools/export.py: nbdev_export, repeatable for a chapter
 # that exports several modules), and re-run notebooks to refresh the outputs the book shows.

@@ -20,6 +20,7 @@ COMMANDS = {
     "train": ("nand2llm.train", "train a model from a TOML run file (chapter 17)"),
     "generate": ("nand2llm.sampling", "continue a prompt with a model (chapter 18)"),
     "eval": ("nand2llm.evals", "measure a trained model: loss, suites (chapter 19)"),
+    "tune": ("nand2llm.instruct", "tune a base model into an assistant (chapter 21)"),
 }
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
