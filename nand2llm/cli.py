@@ -20,6 +20,7 @@ COMMANDS = {
     "train": ("nand2llm.train", "train a model from a TOML run file (chapter 17)"),
     "generate": ("nand2llm.sampling", "continue a prompt with a model (chapter 18)"),
     "eval": ("nand2llm.evals", "measure a trained model: loss, suites (chapter 19)"),
+    "chat": ("nand2llm.chat", "a terminal chat with the tuned TinyTutor (chapter 22)"),
 }
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
