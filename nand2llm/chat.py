@@ -196,22 +196,24 @@ def fit(self, max_new_tokens):
     report = TrimReport(self.context_size, b.prompt + b.answer, b.prompt + b.answer)
     over = report.before - self.context_size
     t, start = self.template, self._newest_start()
-    history, newest = self.turns[:start], self.turns[start:]
+    history, passages = self.turns[:start], list(self.passages)
     for exchange in _exchanges(history):           # oldest first, whole exchanges
         if over <= 0:
             break
         tokens = sum(_cost(t, m["role"], m["content"]) for m in exchange)
         report.dropped.append(Dropped("history", exchange, tokens))
-        self.trimmed += exchange
         history = history[len(exchange):]
         over -= tokens
     while over > 0:             # all history gone: the lowest-ranked passages next
-        passage = self.passages.pop()
+        passage = passages.pop()
         tokens = _cost(t, "context", passage)
         report.dropped.append(Dropped("context", [{"role": "context",
                                                    "content": passage}], tokens))
         over -= tokens
-    self.turns = history + newest
+    # the conversation changes only now, all at once
+    gone = start - len(history)
+    self.trimmed, self.turns = self.trimmed + self.turns[:gone], self.turns[gone:]
+    self.passages = passages
     report.after = self.context_size + over
     return report
 
@@ -283,6 +285,32 @@ def _command(line, conversation, max_new_tokens, out):
         out.write(f"[unknown command {name}; /help lists them]\n")
     return False
 
+def _answer(model, conversation, text, max_new_tokens, out, sampling):
+    "Add the message, fit the window (reported), stream the answer; Ctrl-C stops it."
+    conversation.add("user", text)
+    try:
+        report = conversation.fit(max_new_tokens)
+    except ContextOverflowError as e:
+        conversation.turns.pop()            # not sent: the chat goes on without it
+        out.write(f"[not sent: {e}]\n")
+        return
+    if report:
+        out.write(f"[{report}]\n")
+    pieces, stopped = [], False
+    out.write("tutor> ")
+    out.flush()
+    try:
+        for piece in stream_reply(model, conversation.template, conversation.messages(),
+                                  max_new_tokens, **sampling):
+            pieces.append(piece)
+            out.write(_printable(piece))
+            out.flush()
+    except KeyboardInterrupt:               # Ctrl-C: this answer ends, the chat not
+        stopped = True
+    extra = {"stopped": True} if stopped else {}
+    conversation.add("assistant", "".join(pieces), **extra)
+    out.write(" [stopped]\n" if stopped else "\n")
+
 def chat_loop(model, conversation, max_new_tokens=128, read=input, out=None,
               **sampling):
     "Read a line, run a /command or stream the answer, until /quit or end of input."
@@ -296,36 +324,19 @@ def chat_loop(model, conversation, max_new_tokens=128, read=input, out=None,
         except KeyboardInterrupt:               # Ctrl-C at the prompt: a fresh line
             out.write("\n[Ctrl-D or /quit leaves the chat]\n")
             continue
-        if not line.strip():
-            continue
-        if line.startswith("/") and not line.startswith("//"):
-            if _command(line, conversation, max_new_tokens, out):
-                return 0
-            continue
-        conversation.add("user", line[1:] if line.startswith("//") else line)
         try:
-            report = conversation.fit(max_new_tokens)
-        except ContextOverflowError as e:
-            conversation.turns.pop()            # not sent: the chat goes on without it
-            out.write(f"[not sent: {e}]\n")
-            continue
-        if report:
-            out.write(f"[{report}]\n")
-        pieces, stopped = [], False
-        out.write("tutor> ")
-        out.flush()
-        try:
-            for piece in stream_reply(model, conversation.template,
-                                      conversation.messages(), max_new_tokens,
-                                      **sampling):
-                pieces.append(piece)
-                out.write(_printable(piece))
-                out.flush()
-        except KeyboardInterrupt:               # Ctrl-C: this answer ends, the chat not
-            stopped = True
-        out.write(" [stopped]\n" if stopped else "\n")
-        extra = {"stopped": True} if stopped else {}
-        conversation.add("assistant", "".join(pieces), **extra)
+            if not line.strip():
+                continue
+            if line.startswith("/") and not line.startswith("//"):
+                if _command(line, conversation, max_new_tokens, out):
+                    return 0
+                continue
+            text = line[1:] if line.startswith("//") else line
+            _answer(model, conversation, text, max_new_tokens, out, sampling)
+        except KeyboardInterrupt:   # Ctrl-C before the answer began: the message is
+            if conversation.turns and conversation.turns[-1]["role"] == "user":
+                conversation.turns.pop()        # withdrawn, and the chat goes on
+            out.write("\n[interrupted]\n")
 
 # %% ../nbs/22_chat.ipynb #2749039f
 def chat_arguments(parser):
