@@ -363,12 +363,11 @@ def chat_arguments(parser):
 def chat_command(args):
     "A terminal chat with the tuned model; returns the exit status."
     model, _, template = load_tutor(args.model)
-    conversation = Conversation(template, model.config.context, system=args.system)
-    # the answer's room must leave some for a question: refuse it now, not per message
-    conversation.budget(args.max_new_tokens)
-    conversation.add("user", "")
-    conversation.fit(args.max_new_tokens)
-    conversation.reset()
+    context = model.config.context
+    # an answer's room that leaves none for a question fails now, not at every message
+    empty = Conversation(template, context, system=args.system).add("user", "")
+    empty.fit(args.max_new_tokens)          # a ContextOverflowError with the numbers
+    conversation = Conversation(template, context, system=args.system)
     try:
         import readline  # noqa: F401  (line editing and history for input())
     except ImportError:
