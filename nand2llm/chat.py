@@ -17,6 +17,7 @@ from .instruct import check_messages, load_tutor, stream_reply
 from .sampling import _number
 
 # %% ../nbs/22_chat.ipynb #ee278e1d
+# the system prompt the chat starts with (--system replaces it)
 DEFAULT_SYSTEM = "You are TinyTutor. You answer questions about the NAND2LLM book."
 
 class Conversation:
@@ -341,9 +342,9 @@ def chat_loop(model, conversation, max_new_tokens=128, read=input, out=None,
 # %% ../nbs/22_chat.ipynb #2749039f
 def chat_arguments(parser):
     "The options of `nand2llm chat`."
-    parser.add_argument("--model", default=None,
+    parser.add_argument("--model", default=None, metavar="PATH",
                         help="a tuned model's folder (default: the shipped tutor-chat)")
-    parser.add_argument("--system", default=DEFAULT_SYSTEM,
+    parser.add_argument("--system", default=DEFAULT_SYSTEM, metavar="TEXT",
                         help="the system prompt ('' for none)")
     parser.add_argument("--max-new-tokens", default=128,
                         help="room kept for each answer, in tokens",
