@@ -21,6 +21,7 @@ COMMANDS = {
     "generate": ("nand2llm.sampling", "continue a prompt with a model (chapter 18)"),
     "eval": ("nand2llm.evals", "measure a trained model: loss, suites (chapter 19)"),
     "tune": ("nand2llm.instruct", "tune a base model into an assistant (chapter 21)"),
+    "chat": ("nand2llm.chat", "a terminal chat with the tuned TinyTutor (chapter 22)"),
 }
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
