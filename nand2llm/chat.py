@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 
 from .data import atomic_write
 from .errors import Nand2llmError
-from .instruct import check_messages, load_tutor, stream_reply
+from .instruct import SYSTEM_PROMPT, check_messages, load_tutor, stream_reply
 from .sampling import _number
 
 # %% ../nbs/22_chat.ipynb #ee278e1d
 # the system prompt the chat starts with (--system replaces it)
-DEFAULT_SYSTEM = "You are TinyTutor. You answer questions about the NAND2LLM book."
+# the system turn chapter 21 tuned with: the model has only ever seen this one
+DEFAULT_SYSTEM = SYSTEM_PROMPT
 
 class Conversation:
     "A chat's state: system prompt, retrieved passages, turns; rendered by a template."
