@@ -22,6 +22,8 @@ COMMANDS = {
     "eval": ("nand2llm.evals", "measure a trained model: loss, suites (chapter 19)"),
     "tune": ("nand2llm.instruct", "tune a base model into an assistant (chapter 21)"),
     "chat": ("nand2llm.chat", "a terminal chat with the tuned TinyTutor (chapter 22)"),
+    "search": ("nand2llm.rag", "search the book for a question (chapter 23)"),
+    "serve": ("nand2llm.serve", "serve the assistant over HTTP and a web page (chapter 26)"),
 }
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
