@@ -23,7 +23,7 @@ COMMANDS = {
     "tune": ("nand2llm.instruct", "tune a base model into an assistant (chapter 21)"),
     "chat": ("nand2llm.chat", "a terminal chat with the tuned TinyTutor (chapter 22)"),
     "search": ("nand2llm.rag", "search the book for a question (chapter 23)"),
-    "serve": ("nand2llm.serve", "serve the assistant over HTTP and a web page (chapter 26)"),
+    "serve": ("nand2llm.serve", "serve the assistant on HTTP, OpenAI-style (chapter 26)"),
 }
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
