@@ -24,11 +24,13 @@ $(STAMP): settings.ini setup.py
 
 # Debian packages, only where missing: graphviz (diagrams), poppler-utils (PDF checks),
 # fonts for the CJK and emoji examples of the tokenizer chapter, tmux (chapter 22's test of
-# `nand2llm chat` in a real terminal).
+# `nand2llm chat` in a real terminal), chromium (chapter 26's web page, tested headless through
+# Playwright's Python package; never `playwright install`).
 sysdeps:
 	@missing=""; \
 	command -v dot >/dev/null || missing="$$missing graphviz"; \
 	command -v tmux >/dev/null || missing="$$missing tmux"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v pdftotext >/dev/null || missing="$$missing poppler-utils"; \
 	fc-list 2>/dev/null | grep -c "WenQuanYi Micro Hei" >/dev/null || missing="$$missing fonts-wqy-microhei"; \
 	fc-list 2>/dev/null | grep -c "Noto Color Emoji" >/dev/null || missing="$$missing fonts-noto-color-emoji"; \
