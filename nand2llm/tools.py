@@ -443,15 +443,15 @@ def evaluate_tools(model, template, examples, plain_examples=(), max_new_tokens=
     # decode keeps the special tokens' text, so the call token shows in a reply
     replies = generate_replies(model, template, [e.messages[:2] for e in examples],
                                max_new_tokens, rows)
-    rows = [first_call(r) for r in replies]
+    found = [first_call(r) for r in replies]
     n = len(examples)
-    valid = [r is not None and r[0] for r in rows]
+    valid = [r is not None and r[0] for r in found]
     tool = [v and r[1] == expected_call(e).name
-            for v, r, e in zip(valid, rows, examples)]
+            for v, r, e in zip(valid, found, examples)]
     arguments = [t and _same_arguments(r[1], r[2], expected_call(e).arguments)
-                 for t, r, e in zip(tool, rows, examples)]
+                 for t, r, e in zip(tool, found, examples)]
     share = lambda hits: round(sum(hits) / n, 4)
-    result = {"examples": n, "called": share(r is not None for r in rows),
+    result = {"examples": n, "called": share(r is not None for r in found),
               "valid_json": share(valid), "right_tool": share(tool),
               "right_arguments": share(arguments)}
     if plain_examples:
