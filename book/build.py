@@ -72,16 +72,42 @@ def read_book(root=ROOT, allow_missing=False):
             chapters = entry.get("chapters") or []
         else:
             chapters = [entry]
-        for ch in chapters:
-            p = nbs / ch
-            if not p.exists():
-                if allow_missing:
-                    print(f"  skipping {ch}: listed in {path.name} but not written yet", file=sys.stderr)
-                    continue
-                raise BookError(f"{path}: chapter {ch!r} is listed but {p} does not exist")
-            order.append(("chapter", p))
+        order += _chapter_entries(chapters, nbs, path, allow_missing)
+    appendices = book.get("appendices") or []
+    if appendices:  # Quarto's `appendices:` list: a divider, then chapters lettered A, B, ...
+        order.append(("part", "Appendices", None))
+        order += [("appendix", p, letter) for (_, p), letter in
+                  zip(_chapter_entries(appendices, nbs, path, allow_missing), "ABCDEFGH")]
     return dict(title=book.get("title", ""), subtitle=book.get("subtitle", ""),
                 author=book.get("author", ""), date=str(book.get("date", "")), order=order)
+
+
+def _chapter_entries(chapters, nbs, path, allow_missing):
+    "('chapter', notebook path) for each listed notebook that exists (a missing one is an error)."
+    entries = []
+    for ch in chapters:
+        p = nbs / ch
+        if not p.exists():
+            if allow_missing:
+                print(f"  skipping {ch}: listed in {path.name} but not written yet", file=sys.stderr)
+                continue
+            raise BookError(f"{path}: chapter {ch!r} is listed but {p} does not exist")
+        entries.append(("chapter", p))
+    return entries
+
+
+def chapter_anchor(stem):
+    "The id of a chapter's page and heading: `ch-attention` for 13_attention, `ch-notation` for A_notation."
+    return f"ch-{re.sub(r'^([0-9]+|[A-Z])_', '', stem)}"
+
+
+# a link to another notebook of the book, as Jupyter and Quarto follow it: [text](13_attention.ipynb)
+_NB_LINK = re.compile(r"\]\((?P<stem>[\w-]+)\.ipynb(?:#[\w-]*)?\)")
+
+
+def link_chapters(markdown):
+    "Links to another notebook become links to that chapter's heading (pandoc resolves them)."
+    return _NB_LINK.sub(lambda m: f"](#{chapter_anchor(m.group('stem'))})", markdown)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -291,17 +317,18 @@ def _unnumber_headings(markdown):
     return "\n".join(out)
 
 
-def chapter_markdown(path, media, target):
-    "A processed chapter notebook as pandoc markdown: heading, summary, cells."
+def chapter_markdown(path, media, target, appendix=None):
+    "A processed chapter notebook as pandoc markdown: heading, summary, cells (appendix: its letter)."
     meta, cells = process_notebook(path)
     stem = path.stem
     title = meta.get("title")
     if not title:
         raise BookError(f"{path}: no `# Title` markdown cell (every chapter starts with one)")
     is_intro = path.name == "index.ipynb"
-    heading = "Introduction" if is_intro else title
-    anchor = f"ch-{re.sub(r'^[0-9]+_', '', stem)}"
-    parts = [f"# {heading} {{#{anchor}{' .unnumbered' if is_intro else ''}}}\n"]
+    unnumbered = is_intro or appendix is not None
+    heading = "Introduction" if is_intro else f"Appendix {appendix}: {title}" if appendix else title
+    anchor = chapter_anchor(stem)
+    parts = [f"# {heading} {{#{anchor}{' .unnumbered' if unnumbered else ''}}}\n"]
     if meta.get("description"):
         if target == "typst":  # pandoc's typst writer drops div classes: wrap in our template's function
             parts.append(f"```{{=typst}}\n#summary[\n```\n\n{meta['description']}\n\n```{{=typst}}\n]\n```\n")
@@ -312,7 +339,8 @@ def chapter_markdown(path, media, target):
         if cell["cell_type"] == "markdown":
             src = _DOT_FENCE.sub(lambda m: _dot_to_image(m, media, stem), src)
             src = _CALLOUT.sub(lambda m: callout_markdown(m, target), src)
-            if is_intro:  # an unnumbered chapter has unnumbered sections (as in Quarto)
+            src = link_chapters(src)
+            if unnumbered:  # an unnumbered chapter has unnumbered sections (as in Quarto)
                 src = _unnumber_headings(src)
             parts.append(src.strip() + "\n")
         elif cell["cell_type"] == "code":
@@ -332,7 +360,8 @@ def chapter_markdown(path, media, target):
                         if md.startswith("!["):  # one figure per cell carries the caption and label
                             caption = label = ""
             parts.extend(keep_together(shown) if target == "typst" else shown)
-    info = dict(title=title, heading=heading, anchor=anchor, summary=meta.get("description", ""))
+    info = dict(title=title, heading=heading, anchor=anchor, summary=meta.get("description", ""),
+                appendix=appendix)
     return info, "\n".join(parts)
 
 
@@ -349,9 +378,10 @@ def keep_together(shown):
 
 def part_markdown(title, number, target):
     "A part divider: its own page in HTML, a full page in the PDF."
+    label = f"PART {number}" if number else ""
     if target == "typst":
-        return f"```{{=typst}}\n#part-page(\"{number}\", \"{title}\")\n```\n"
-    return f"# Part {number}: {title} {{.unnumbered .part}}\n"
+        return f"```{{=typst}}\n#part-page(\"{label}\", \"{title}\")\n```\n"
+    return f"# {f'Part {number}: ' if number else ''}{title} {{.unnumbered .part}}\n"
 
 
 def landing_markdown(book, contents):
@@ -366,12 +396,14 @@ def landing_markdown(book, contents):
     number = 0
     for kind, info in contents:
         if kind == "part":
-            lines.append(f"\n[Part {info[1]}: {info[0]}]{{.part-title}}\n")
+            lines.append(f"\n[{f'Part {info[1]}: ' if info[1] else ''}{info[0]}]{{.part-title}}\n")
             continue
         if info is intro:  # the button above leads there
             continue
-        number += 1
-        lines.append(f"- **[{number}. {info['heading']}]({info['anchor']}.html)**  \n  {info['summary']}")
+        if not info.get("appendix"):
+            number += 1
+        label = info["heading"] if info.get("appendix") else f"{number}. {info['heading']}"
+        lines.append(f"- **[{label}]({info['anchor']}.html)**  \n  {info['summary']}")
     lines.append(":::\n")
     return "\n".join(lines)
 
@@ -384,7 +416,8 @@ def book_markdown(book, media, target):
             chunks.append(part_markdown(entry[1], entry[2], target))
             contents.append(("part", (entry[1], entry[2])))
         else:
-            info, md = chapter_markdown(entry[1], media, target)
+            appendix = entry[2] if entry[0] == "appendix" else None
+            info, md = chapter_markdown(entry[1], media, target, appendix)
             titles.append(info["title"])
             contents.append(("chapter", info))
             chunks.append(md)
@@ -478,7 +511,8 @@ def build_readme(root=ROOT, target=None):
     for cell in cells:
         if cell["cell_type"] == "markdown":
             parts.append(_DOT_FENCE.sub(lambda m: _dot_to_image(m, figures, "readme"), cell["source"]).strip() + "\n")
-    md = "\n".join(parts)
+    # a link to a notebook leads to it from the repository's root, where README.md is
+    md = _NB_LINK.sub(lambda m: f"](nbs/{m.group('stem')}.ipynb)", "\n".join(parts))
     # no implicit figures: GitHub shows a plain image line more reliably than a <figure> block
     gfm = pandoc("-f", "markdown-implicit_figures", "-t", "gfm", "--wrap=none", stdin=md)
     # pandoc keeps the width attribute as raw HTML in gfm; plain image links read better on GitHub

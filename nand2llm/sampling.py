@@ -590,6 +590,7 @@ def shipped_model_path(name=None):
                if (models / n / "model.safetensors").is_file()]
     return present[0] if present else models / SHIPPED_MODELS[-1]
 
+# %% ../nbs/18_sampling.ipynb #86452142
 def _unescape(text):
     "'\\\\n' typed on a command line becomes a newline (and '\\\\t' a tab)."
     return text.replace("\\n", "\n").replace("\\t", "\t")

@@ -13,7 +13,7 @@ import threading
 import numpy as np
 
 # %% auto #0
-__all__ = ['backend', 'DEFAULT_DTYPE', 'register_backend', 'backend_module', 'set_backend', 'using_backend', 'asnumpy',
+__all__ = ['backend', 'DEFAULT_DTYPE', 'asnumpy', 'register_backend', 'backend_module', 'set_backend', 'using_backend',
            'is_grad_enabled', 'no_grad', 'Context', 'Function', 'Tensor', 'broadcast_shapes', 'unbroadcast', 'Add',
            'Neg', 'Mul', 'Div', 'Pow', 'Exponential', 'gradcheck', 'Exp', 'Log', 'TanhFunction', 'SigmoidFunction',
            'ReLUFunction', 'GELUFunction', 'Sum', 'mean', 'var', 'Max', 'MatMul', 'matmul', 'Reshape', 'Permute',
@@ -28,6 +28,14 @@ class _Backend:
     def __repr__(self): return f"backend({self.name!r})"
 
 backend = _Backend("numpy", np)
+def asnumpy(array):
+    "A host NumPy array from a backend array: a copy when the array is on a device."
+    if isinstance(array, (np.ndarray, np.generic)): return np.asarray(array)
+    # CuPy's arrays (and the strict stand-in's below) copy themselves to the host
+    if hasattr(array, "get") and hasattr(array, "dtype"): return array.get()
+    return np.asarray(array)   # Python numbers and lists
+
+# %% ../nbs/06_tensor.ipynb #b07279e7
 # name -> function that imports and returns the array module
 _BACKENDS = {"numpy": lambda: np}
 
@@ -56,13 +64,6 @@ def using_backend(name):
         yield backend
     finally:
         set_backend(previous)
-
-def asnumpy(array):
-    "A host NumPy array from a backend array: a copy when the array is on a device."
-    if isinstance(array, (np.ndarray, np.generic)): return np.asarray(array)
-    # CuPy's arrays (and the strict stand-in's below) copy themselves to the host
-    if hasattr(array, "get") and hasattr(array, "dtype"): return array.get()
-    return np.asarray(array)   # Python numbers and lists
 
 # %% ../nbs/06_tensor.ipynb #4097e683
 # per thread, like PyTorch: evaluating in one thread doesn't stop training in another

@@ -251,7 +251,7 @@ def default_registry(retriever=None):
     search = SEARCH_BOOK if retriever is None else search_book_tool(retriever)
     return ToolRegistry([CALCULATOR, search])
 
-# %% ../nbs/24_tools.ipynb #e0e7ea2d
+# %% ../nbs/24_tools.ipynb #3f4eccd6
 def _message(role, content): return {"role": role, "content": content}
 
 class ToolTemplate(ChatTemplate):
@@ -276,14 +276,14 @@ class ToolTemplate(ChatTemplate):
         trained[:-1] = np.array(is_answer[1:], dtype=bool)   # target: the next token
         return ids, trained
 
-# %% ../nbs/24_tools.ipynb #3f4eccd6
+# %% ../nbs/24_tools.ipynb #6da5428b
 def tool_messages(question, call, result, answer):
     "System, question, the assistant's tool call, the tool's result, the answer."
     return [_message("system", SYSTEM_PROMPT), _message("user", question),
             _message("tool_call", call_text(call)), _message("tool_result", result),
             _message("assistant", answer)]
 
-# %% ../nbs/24_tools.ipynb #054c6f52
+# %% ../nbs/24_tools.ipynb #dd862a95
 @dataclass
 class ToolReply:
     "The assistant's final text and the calls it made: (ToolCall or None, result)."
@@ -332,7 +332,7 @@ def reply_with_tools(model, template, messages, registry, max_new_tokens=96,
         engine.inject(row, injected)
         start = len(completion.tokens)
 
-# %% ../nbs/24_tools.ipynb #a17f1989
+# %% ../nbs/24_tools.ipynb #e27d7190
 _NUMBER = re.compile(r"(?<![\w.,])\d{1,3}(?:,\d{3})+(?![\w,])|(?<![\w.,])\d+(?![\w.,])")
 GENERIC_HEADINGS = {"", "The problem", "The idea", "The maths", "When it breaks",
                     "Experiment", "Exercises", "What's next"}
@@ -346,7 +346,7 @@ def book_numbers(docs):
             if 2 <= n <= 100_000: seen.setdefault(n, None)
     return list(seen)
 
-# %% ../nbs/24_tools.ipynb #08bf7be4
+# %% ../nbs/24_tools.ipynb #ce84e008
 _ARITHMETIC = (   # question, expression, from numbers a and b
     ("What is {a} * {b}?", "{a} * {b}"),
     ("What is {a} + {b}?", "{a} + {b}"),
@@ -359,7 +359,7 @@ _ARITHMETIC = (   # question, expression, from numbers a and b
      "{w} * {w4} + {w4} + {w4} * {w} + {w}"),
     ("How many parameters has an embedding of {a} tokens, {w} wide?", "{a} * {w}"))
 
-# %% ../nbs/24_tools.ipynb #e27d7190
+# %% ../nbs/24_tools.ipynb #2d30fab0
 def calculator_examples(docs, n=600, seed=0):
     "Arithmetic on the numbers the book prints, answered through the calculator."
     numbers = book_numbers(docs)
@@ -379,7 +379,7 @@ def calculator_examples(docs, n=600, seed=0):
         out.append(Example("calculator", -1, question, messages))
     return out
 
-# %% ../nbs/24_tools.ipynb #ce84e008
+# %% ../nbs/24_tools.ipynb #28fd728a
 _LOOKUPS = ("Where does the book explain {}?", "Find where the book talks about {}.",
             "Which chapter covers {}?")
 
@@ -400,19 +400,19 @@ def search_examples(docs):
                                tool_messages(question, call, result, answer)))
     return out
 
-# %% ../nbs/24_tools.ipynb #2d30fab0
+# %% ../nbs/24_tools.ipynb #54310277
 def tool_examples(docs=None):
     "Calculator and search examples from the book's recorded snapshot."
     docs = snapshot_documents("book") if docs is None else docs
     return calculator_examples(docs) + search_examples(docs)
 
-# %% ../nbs/24_tools.ipynb #25f8c49f
+# %% ../nbs/24_tools.ipynb #4400e536
 def expected_call(example):
     "The ToolCall an example's assistant makes."
     data = json.loads(example.messages[2]["content"])
     return ToolCall(data["name"], data["arguments"])
 
-# %% ../nbs/24_tools.ipynb #f9d96abe
+# %% ../nbs/24_tools.ipynb #2c27e5b0
 def first_call(reply):
     "(valid, name, arguments) of the call a raw reply opens with, or None: no call."
     token = CHAT_TOKENS["tool_call"]
@@ -436,7 +436,7 @@ def _same_arguments(name, got, want):
             return False
     return str(got.get("query", "")).strip().lower() == want["query"].lower()
 
-# %% ../nbs/24_tools.ipynb #4400e536
+# %% ../nbs/24_tools.ipynb #bbf22458
 def evaluate_tools(model, template, examples, plain_examples=(), max_new_tokens=48,
                    rows=16):
     "Call rates on tool examples (JSON, tool, arguments); false calls on plain ones."
@@ -461,7 +461,7 @@ def evaluate_tools(model, template, examples, plain_examples=(), max_new_tokens=
         result["false_calls"] = round(calls / len(plain_examples), 4)
     return result, replies
 
-# %% ../nbs/24_tools.ipynb #bc675655
+# %% ../nbs/24_tools.ipynb #db508543
 def tune_tools(config, out=None, quiet=False):
     "Fine-tune the base on chapter 21's examples plus the tool examples; save it."
     out = Path(out or config.out)

@@ -98,14 +98,18 @@ def test_import_is_light():
 
 
 def test_book_lists_every_chapter_in_order():
-    book = yaml.safe_load((ROOT / "_quarto.yml").read_text())["book"]["chapters"]
+    book = yaml.safe_load((ROOT / "_quarto.yml").read_text())["book"]
     listed = []
-    for entry in book:
+    for entry in book["chapters"]:
         listed += entry["chapters"] if isinstance(entry, dict) else [entry]
+    appendices = book.get("appendices") or []   # lettered notebooks: A_notation.ipynb, ...
     on_disk = [p.name for p in chapter_notebooks()]
-    assert sorted(listed) == sorted(on_disk), f"_quarto.yml lists {listed}, nbs/ has {on_disk}"
+    assert sorted(listed + appendices) == sorted(on_disk), \
+        f"_quarto.yml lists {listed + appendices}, nbs/ has {on_disk}"
     numbers = [chapter_number(n) for n in listed]
     assert numbers == sorted(numbers) and numbers[0] == 0, f"chapters out of reading order: {listed}"
+    assert appendices == sorted(appendices) and all(re.match(r"[A-Z]_", a) for a in appendices), \
+        f"appendices are lettered A_, B_, ... in order: {appendices}"
     assert (NBS / "_quarto.yml").resolve() == (ROOT / "_quarto.yml").resolve(), \
         "nbs/_quarto.yml must link to the root _quarto.yml (Quarto's project is nbs/)"
 
