@@ -32,7 +32,7 @@ setuptools.setup(
     packages=setuptools.find_packages(include=["nand2llm", "nand2llm.*"]),
     include_package_data=True,
     # the trained TinyGPT shipped with the package (`make model` rebuilds it)
-    package_data={"nand2llm": ["models/*/*", "corpus/*"]},
+    package_data={"nand2llm": ["models/*/*", "corpus/*", "evalsets/*"]},
     python_requires=">=" + cfg["min_python"],
     install_requires=cfg["requirements"].split(),
     extras_require={"dev": cfg["dev_requirements"].split()},
