@@ -7,7 +7,7 @@ __all__ = ['CALLER_ROLES', 'PARAMETERS', 'SPECIAL_TOKENS', 'QUOTE_OPEN', 'QUOTE_
            'check_request', 'normalise', 'make_inert', 'quote_untrusted', 'clean_output', 'AuditLog', 'broken_rule',
            'check_tool_call', 'GuardedReply', 'Guard', 'redteam_path', 'load_redteam', 'run_redteam', 'redteam_rates']
 
-# %% ../nbs/25_safety.ipynb #f05eb2d5
+# %% ../nbs/25_safety.ipynb #0b22356c
 import importlib.resources
 import json
 import re
@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .errors import Nand2llmError
+from .nn import Module
 from .instruct import (CHAT_TOKENS, END_OF_TURN, PASSAGE_CHARS, REFUSAL,
                                SYSTEM_PROMPT, check_messages, cite, clip,
                                context_message, load_tutor, stream_reply)
@@ -215,13 +216,16 @@ def _redact(text, secret, mark="[withheld]"):
     pattern = r"\s+".join(re.escape(w) for w in words)
     return re.sub(pattern, mark, text, flags=re.I)
 
-# %% ../nbs/25_safety.ipynb #e7161693
+# %% ../nbs/25_safety.ipynb #0110cf1e
 class Guard:
     "The policy shell around the assistant: checks in, generation, checks out, audit."
     def __init__(self, model=None, retriever=None, registry=None, limits=Limits(),
                  audit=None, template=None, allowed_tools=None, max_reply_chars=1_000):
         if model is None:
             model, _, template = load_tutor()
+        if isinstance(model, Module) and template is None:
+            raise ValueError("a TinyGPT needs its ChatTemplate: Guard(model, ..., "
+                             "template=template)")
         self.model, self.template, self.retriever = model, template, retriever
         self.registry, self.limits, self.audit = registry, limits, audit
         names = set(getattr(registry, "names", ()) or ())
@@ -248,7 +252,7 @@ class Guard:
         "Yield the reply's text in pieces as the model writes them."
         yield from self._run(messages, sampling, GuardedReply(""))
 
-# %% ../nbs/25_safety.ipynb #f40889d2
+# %% ../nbs/25_safety.ipynb #65f89531
 def _refuse(self, state, reason, detail):
     "Mark `state` refused for `reason`, log it, and return the refusal text."
     state.refused, state.reason = True, reason
@@ -276,11 +280,19 @@ def _prepare(self, messages, sampling, state):
                             f"{getattr(self.retriever, 'threshold', None)}")
     chunk = hits[0].chunk
     state.citations = [cite(chunk.chapter, chunk.section)]
-    passage = clip(chunk.text, PASSAGE_CHARS)
-    # the caller's system turns are not passed on: the shell's system prompt rules
-    return [{"role": "system", "content": SYSTEM_PROMPT},
-            context_message(quote_untrusted(passage), chunk.chapter, chunk.section),
-            {"role": "user", "content": question}]
+    room = sampling.get("max_new_tokens") or 64
+    for limit in (PASSAGE_CHARS, PASSAGE_CHARS // 2, PASSAGE_CHARS // 4):
+        # the caller's system turns are not passed on: the shell's system prompt rules
+        prompt = [{"role": "system", "content": SYSTEM_PROMPT},
+                  context_message(quote_untrusted(clip(chunk.text, limit)),
+                                  chunk.chapter, chunk.section),
+                  {"role": "user", "content": question}]
+        if self.template is None: return prompt          # a stand-in model: no limit
+        used = len(self.template.encode(prompt, add_generation_prompt=True))
+        if used + room <= self.model.config.context: return prompt
+    state.citations = []
+    return self._refuse(state, "context", f"{used} prompt tokens and {room} for the "
+                        f"reply exceed the model's {self.model.config.context}")
 
 Guard._refuse, Guard._prepare = _refuse, _prepare
 
