@@ -335,7 +335,7 @@ def _run(self, messages, sampling, state):
     final = self._finish(raw)
     if not final.startswith(sent):                 # cannot happen; logged if it does
         self._log("stream diverged", sent=sent, final=final)
-    yield final[len(sent):]
+    if len(final) > len(sent): yield final[len(sent):]
     self._log("answered", reply=final, citations=state.citations,
               calls=[[c and c.name, r] for c, r in state.calls])
     if not state.reason and not final.strip():
