@@ -340,3 +340,37 @@ def test_chat_page_in_chromium(tiny):
                 break
             time.sleep(0.01)
         assert not app.state.served.scheduler.jobs      # stop freed the row
+
+
+def test_nand2llm_serve_command():
+    "The real command: it prints the URL, /health turns 200 once tutor-chat is loaded."
+    import socket
+    import subprocess
+    import sys
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    command = "import sys; from nand2llm.cli import main; sys.exit(main())"
+    process = subprocess.Popen([sys.executable, "-c", command, "serve", "--port",
+                                str(port), "--api-key", "k"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        line = process.stdout.readline()
+        assert f"open http://127.0.0.1:{port}/" in line, line
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/health")
+                if health.status_code == 200:
+                    break
+            except httpx.ConnectError:
+                pass
+            assert time.monotonic() < deadline, "the server was not healthy within 60 s"
+            time.sleep(0.1)
+        assert "TinyTutor" in httpx.get(f"http://127.0.0.1:{port}/").text
+        reply = client(f"http://127.0.0.1:{port}", "k").chat.completions.create(
+            model="tutor-chat", messages=QUESTION, max_tokens=8, temperature=0)
+        assert reply.choices[0].finish_reason in ("stop", "length")
+    finally:
+        process.terminate()
+        process.wait(10)
