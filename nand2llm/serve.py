@@ -759,6 +759,8 @@ def measure_clients(url, questions, max_tokens=64, rounds=3):
     "Stream one request per question at once, `rounds` times: tokens/s, p50/p95 TTFT."
     import httpx
     ttft, rates = [], []
+    # one connection per client, made before the clock starts (as a running client has)
+    https = [httpx.Client(base_url=url, timeout=300) for _ in questions]
     for _ in range(rounds):
         tokens, firsts = [0] * len(questions), [None] * len(questions)
 
@@ -767,8 +769,7 @@ def measure_clients(url, questions, max_tokens=64, rounds=3):
                     "max_tokens": max_tokens, "temperature": 0, "stream": True,
                     "stream_options": {"include_usage": True}}
             sent = time.perf_counter()
-            with httpx.stream("POST", f"{url}/v1/chat/completions", json=body,
-                              timeout=300) as response:
+            with https[i].stream("POST", "/v1/chat/completions", json=body) as response:
                 for line in response.iter_lines():
                     if not line.startswith("data: {"):
                         continue
@@ -788,6 +789,8 @@ def measure_clients(url, questions, max_tokens=64, rounds=3):
             t.join()
         rates.append(sum(tokens) / (time.perf_counter() - start))
         ttft += [f for f in firsts if f is not None]
+    for http in https:
+        http.close()
     return {"tokens_per_s": max(rates), "ttft_p50": _percentile(ttft, 0.5),
             "ttft_p95": _percentile(ttft, 0.95)}
 
@@ -803,6 +806,16 @@ def measure_engine(model, tokenizer, template, questions, max_tokens=64, rounds=
         rates.append(sum(len(c.tokens) for c in done) / (time.perf_counter() - start))
     return max(rates)
 
+def _in_another_process(fn, *args):
+    "nand2llm.serve's fn(*args) in a fresh Python: the clients must not share our GIL."
+    import subprocess
+    import sys
+    code = (f"import json, sys; from nand2llm.serve import {fn.__name__} as fn; "
+            "print(json.dumps(fn(*json.loads(sys.argv[1]))))")
+    done = subprocess.run([sys.executable, "-c", code, json.dumps(args)],
+                          capture_output=True, text=True, check=True)
+    return json.loads(done.stdout)
+
 def serving_benchmark(model, tokenizer, template, questions, clients=(1, 4, 8, 16),
                       max_tokens=64, rounds=3):
     "For each number of clients: the server's tokens/s and TTFT beside the engine's."
@@ -816,7 +829,8 @@ def serving_benchmark(model, tokenizer, template, questions, clients=(1, 4, 8, 1
         asked = [questions[i % len(questions)] for i in range(n)]
         with BackgroundServer(app) as server:
             scheduler = app.state.served.scheduler
-            served = measure_clients(server.url, asked, max_tokens, rounds)
+            served = _in_another_process(measure_clients, server.url, asked, max_tokens,
+                                         rounds)
         # rows decoded per engine step: n if every request ran in one batch
         per_step = scheduler.batched_rows / max(scheduler.steps, 1)
         ceiling = measure_engine(model, tokenizer, template, asked, max_tokens, rounds)
