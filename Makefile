@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install sysdeps test test-slow book bench corpus model tutor-sweep tutor-base tutor-chat tutor-tools export run-nbs clean
+.PHONY: install sysdeps test test-slow book bench bench-serve corpus model tutor-sweep tutor-base tutor-chat tutor-tools export run-nbs clean
 
 install: $(STAMP)
 
@@ -63,6 +63,12 @@ bench: install
 	  --anchor "$(BIN)/python bench/torch_tinygpt.py --threads 1 --config $(CONFIG) --attn explicit" \
 	  --project "$(BIN)/python bench/nand2llm_tinygpt.py --threads 1 --config $(CONFIG)"
 	$(BIN)/python bench/peak_memory.py --threads 1 --config $(CONFIG)
+
+# Chapter 26's serving benchmark: the shipped tutor-chat served on loopback, 1/4/8/16 concurrent
+# streaming clients: tokens/s and p50/p95 time to first token beside the engine's own batched
+# generate (the ceiling); a separate target, so `make bench` keeps its time (about a minute).
+bench-serve: install
+	$(BIN)/python bench/serve.py
 
 # The recorded corpus (chapter 9): nand2llm/corpus/book.jsonl.gz from the notebooks as they are now,
 # python_docs.jsonl.gz from this Python's help. Everything that trains on "the book" reads these, so
