@@ -169,7 +169,8 @@ RULES = {
                    r"\bwhat\s+were\s+you\s+told"],
     "bomb": [r"\d\s*\*\*\s*\(?\s*\d+\s*\)?\s*\*\*", r"\({20,}",
              r"factorial\s*\(\s*\d{4,}",
-             r"\d{5,}\s*\*\*\s*\d{5,}", r"\d{3,}\s*\*\*\s*\d{7,}"],
+             r"\d{5,}\s*\*\*\s*\d{5,}", r"\d{3,}\s*\*\*\s*\d{7,}",
+             r"\d[eE]\+?\d{3,}"],          # a float literal near overflow (1e308)
     "injection": [r"\bignore\s+(?:all\s+|any\s+|the\s+|your\s+)?"
                   r"(?:previous|prior|above|earlier|preceding)?\s*"
                   r"(?:instructions|rules|prompts?)",
@@ -271,7 +272,8 @@ def _prepare(self, messages, sampling, state):
         if message["role"] != "assistant" and (rule := broken_rule(message["content"])):
             return self._refuse(state, rule, f"{message['role']} turn: "
                                              f"{make_inert(message['content'])[:200]}")
-    hits = self.retriever.search(question, 3) if self.retriever is not None else []
+    has_words = self.retriever is not None and question.strip()
+    hits = self.retriever.search(question, 3) if has_words else []
     best = hits[0].score if hits else None
     self._log("retrieved", hits=[[h.chunk.chapter, h.chunk.section, round(h.score, 4)]
                                  for h in hits])
@@ -306,8 +308,10 @@ def _generate(self, messages, sampling):
 
 def _tool_call(self, raw):
     "The tool call the raw reply makes, or None."
-    if self.registry is None: return None
-    try: return self.registry.parse(raw)
+    token = CHAT_TOKENS["tool_call"]          # the call: <|tool_call|>{json}<|end|>
+    if self.registry is None or token not in raw: return None
+    text = raw.split(token, 1)[1].split(END_OF_TURN, 1)[0].strip()
+    try: return self.registry.parse(text)
     except Nand2llmError: return None
 
 def _run(self, messages, sampling, state):
