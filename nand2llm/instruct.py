@@ -10,8 +10,8 @@ __all__ = ['CHAT_TOKENS', 'END_OF_TURN', 'ROLES', 'SYSTEM_PROMPT', 'REFUSAL', 'K
            'cite', 'context_message', 'section_examples', 'refusal_examples', 'instruction_examples', 'is_heldout',
            'split_examples', 'pad_batch', 'encode_examples', 'trainable', 'finetune', 'answer_loss', 'batches_of',
            'key_terms', 'has_key_terms', 'generate_replies', 'evaluate_tutor', 'TuneConfig', 'parse_tune_config',
-           'tune_config_toml', 'load_tune_config', 'tune', 'tune_arguments', 'tune_command', 'LoRALinear', 'add_lora',
-           'merge_lora', 'training_bytes']
+           'tune_config_toml', 'load_tune_config', 'save_tuned', 'tune', 'tune_arguments', 'tune_command', 'LoRALinear',
+           'add_lora', 'merge_lora', 'training_bytes']
 
 # %% ../nbs/21_instruct.ipynb #268d33f0
 import hashlib
@@ -582,6 +582,15 @@ def load_tune_config(path):
         raise ValueError(f"{path}: {e}") from None
 
 # %% ../nbs/21_instruct.ipynb #1e8f5072
+def save_tuned(out, model, tokenizer, config, records):
+    "A tuned model's folder: float16 weights (config in metadata), tune.toml, metrics."
+    save_model(out, model, tokenizer, metadata={"tune": json.dumps(asdict(config))},
+               dtype="float16")
+    (out / "tune.toml").write_text(tune_config_toml(config), encoding="utf-8")
+    with open(out / "metrics.jsonl", "w", encoding="utf-8") as f:
+        f.writelines(json.dumps(record) + "\n" for record in records)
+    return records
+
 def tune(config, out=None, quiet=False):
     "Fine-tune the base as `config` says; measure before and after; save the result."
     out = Path(out or config.out)
@@ -614,12 +623,7 @@ def tune(config, out=None, quiet=False):
     records.append({"eval": "after", **after, "trained_parameters": trained,
                     "seconds": round(time.time() - start)})
     say(f"tune: after: {after}")
-    save_model(out, model, tokenizer, metadata={"tune": json.dumps(asdict(config))},
-               dtype="float16")
-    (out / "tune.toml").write_text(tune_config_toml(config), encoding="utf-8")
-    with open(out / "metrics.jsonl", "w", encoding="utf-8") as f:
-        f.writelines(json.dumps(record) + "\n" for record in records)
-    return records
+    return save_tuned(out, model, tokenizer, config, records)
 
 def tune_arguments(parser):
     "The options of `nand2llm tune`."

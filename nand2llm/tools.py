@@ -16,18 +16,19 @@ import math
 import re
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .checkpoint import load_model, save_model
+from .checkpoint import load_model
 from .data import snapshot_documents
 from .errors import Nand2llmError
 from .instruct import (CHAT_TOKENS, SYSTEM_PROMPT, ChatTemplate, Example, cite,
+                               save_tuned,
                                clip, encode_examples, evaluate_tutor, finetune,
                                generate_replies, instruction_examples, load_tune_config,
-                               plain, split_examples, split_sections, tune_config_toml)
+                               plain, split_examples, split_sections)
 from .sampling import Engine
 
 # %% ../nbs/24_tools.ipynb #5e6baf87
@@ -496,12 +497,7 @@ def tune_tools(config, out=None, quiet=False):
     records.append({"eval": "after", **after, "chat": chat,
                     "seconds": round(time.time() - start)})
     say(f"tune_tools: after: {after}; chat: {chat}")
-    save_model(out, model, tokenizer, metadata={"tune": json.dumps(asdict(config))},
-               dtype="float16")
-    (out / "tune.toml").write_text(tune_config_toml(config), encoding="utf-8")
-    with open(out / "metrics.jsonl", "w", encoding="utf-8") as f:
-        f.writelines(json.dumps(record) + "\n" for record in records)
-    return records
+    return save_tuned(out, model, tokenizer, config, records)
 
 def tune_tools_main(config_path, out):
     "`make tutor-tools`: tune as the TOML file says; print the rates before and after."
