@@ -217,6 +217,7 @@ class GuardedReply:
     refused: bool = False
     reason: str | None = None                        # the rule that refused, if one did
     calls: list = field(default_factory=list)        # (call, result) per tool asked
+    detail: str | None = None                        # what the refusing rule found
 
 def _redact(text, secret, mark="[withheld]"):
     "`text` with each `secret` (any case, any spacing) replaced by `mark`."
@@ -271,7 +272,7 @@ class Guard:
 # %% ../nbs/25_safety.ipynb #65f89531
 def _refuse(self, state, reason, detail):
     "Mark `state` refused for `reason`, log it, and return the refusal text."
-    state.refused, state.reason = True, reason
+    state.refused, state.reason, state.detail = True, reason, detail
     self._log("refused", rule=reason, detail=detail)
     return REFUSAL
 
