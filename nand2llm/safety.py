@@ -93,7 +93,8 @@ def check_request(messages, limits=Limits(), tool_turns=False, **params):
         raise PolicyError("total length", f"{total:,} characters in all; at most "
                                           f"{limits.max_total_chars:,}")
     last = ("user", "tool_result") if tool_turns else ("user",)
-    if messages[-1]["role"] not in last or not any(m["role"] == "user" for m in messages):
+    asked = any(m["role"] == "user" for m in messages)
+    if messages[-1]["role"] not in last or not asked:
         raise PolicyError("last turn", "the last message must be the user's question"
                           + (" (or a tool's result)" if tool_turns else "")
                           + f", got a {messages[-1]['role']} turn")

@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['CLIENT_ROLES', 'MAX_STOPS', 'MAX_SEED', 'FINISH_REASONS', 'CHAPTER_PAGES', 'PAGE', 'MAX_BODY', 'REQUEST_RULES',
            'RULE_REFUSALS', 'APIError', 'ChatRequest', 'parse_request', 'TextStream', 'Job', 'Metrics', 'Scheduler',
-           'chat_page', 'Served', 'decode_body', 'sse', 'create_app', 'Shell', 'ShellRun', 'shell_reply',
+           'chat_page', 'Outbox', 'Served', 'decode_body', 'sse', 'create_app', 'Shell', 'ShellRun', 'shell_reply',
            'BackgroundServer', 'serve_arguments', 'serve_command', 'measure_clients', 'measure_engine',
            'serving_benchmark']
 
@@ -24,7 +24,7 @@ from pathlib import Path
 from .errors import Nand2llmError
 from .instruct import CHAT_TOKENS, ChatTemplate, load_tutor, shipped_path
 from .rag import load_retriever
-from .safety import Guard, GuardedReply, Limits
+from .safety import AuditLog, Guard, GuardedReply, Limits
 from .tools import (Tool, ToolCall, ToolRegistry, ToolTemplate, call_text,
                             default_registry)
 from .sampling import MAX_NEW_TOKENS, Engine, SamplingParams
@@ -59,8 +59,8 @@ class ChatRequest:
     stream: bool = False
     include_usage: bool = False
     model: str = ""
-    tools: list | None = None   # the caller's tools (Tool, fn None); []: none; None: ours
-    force: str | None = None    # tool_choice: None (auto), "" (required) or a tool's name
+    tools: list | None = None   # the caller's Tools (fn None); []: none; None: ours
+    force: str | None = None    # tool_choice: None (auto), "" (required), a tool name
 
 def _bad(message, param=None, code=None):
     return APIError(400, message, param=param, code=code)
@@ -146,35 +146,37 @@ def _called(calls, i):
             raise _bad(f"{where}[{j}] must be {{'type': 'function', 'function': "
                        "{'name': str, 'arguments': a JSON object as a string}}",
                        f"{where}[{j}]", "invalid_type") from None
-        turns.append({"role": "tool_call", "content": call_text(ToolCall(name, arguments))})
+        call = ToolCall(name, arguments)
+        turns.append({"role": "tool_call", "content": call_text(call)})
     return turns
 
 def _tools(tools, choice):
-    "The caller's tools as chapter 24's Tools (fn None: it runs them), and what to force."
+    "The caller's tools as chapter 24's Tools (fn None: it runs them); what to force."
     if tools is None or tools == []:
         if choice not in (None, "none", "auto"):
             raise _bad("'tool_choice' needs 'tools'", "tool_choice", "invalid_value")
         return (None if tools is None and choice != "none" else []), None
     if not isinstance(tools, list) or len(tools) > 16:
-        raise _bad("'tools' must be a list of at most 16 tools", "tools", "invalid_type")
+        raise _bad("'tools' must be a list of at most 16 tools", "tools",
+                   "invalid_type")
     out = []
     for i, tool in enumerate(tools):
         fn = tool.get("function") if isinstance(tool, dict) else None
         if not (isinstance(fn, dict) and tool.get("type") == "function"
                 and isinstance(fn.get("name"), str) and fn["name"]
                 and isinstance(fn.get("parameters", {}), dict)):
-            raise _bad(f"tools[{i}] must be {{'type': 'function', 'function': {{'name': "
-                       "str, 'description': str, 'parameters': a JSON schema}}",
-                       f"tools[{i}]", "invalid_type")
-        out.append(Tool(fn["name"], str(fn.get("description", "")),
-                        fn.get("parameters", {"type": "object", "properties": {}}), None))
+            raise _bad(f"tools[{i}] must be {{'type': 'function', 'function': "
+                       "{'name': str, 'description': str, 'parameters': a JSON "
+                       "schema}}", f"tools[{i}]", "invalid_type")
+        schema = fn.get("parameters", {"type": "object", "properties": {}})
+        out.append(Tool(fn["name"], str(fn.get("description", "")), schema, None))
     names = [t.name for t in out]
     if len(set(names)) < len(names):
         raise _bad(f"'tools' names a tool twice: {names}", "tools", "invalid_value")
     if choice in (None, "auto"): return out, None
     if choice == "none": return [], None
     if choice == "required": return out, ""
-    wanted = (choice.get("function") or {}).get("name") if isinstance(choice, dict) else None
+    wanted = isinstance(choice, dict) and (choice.get("function") or {}).get("name")
     if wanted not in names:
         raise _bad("'tool_choice' must be 'none', 'auto', 'required' or {'type': "
                    f"'function', 'function': {{'name': one of {names}}}}}",
@@ -503,6 +505,27 @@ def chat_page(book_url="book/"):
                                                   CHAPTER_PAGES.items()}))
                 .replace("__BOOK__", json.dumps(book_url)))
 
+# %% ../nbs/26_serve.ipynb #501440a8
+class Outbox:
+    "Events from the engine's thread to the event loop: one wake-up carries them all."
+    def __init__(self, loop):
+        self.loop, self.pending, self.woken = loop, [], False
+        self.lock = threading.Lock()
+
+    def post(self, events, event):
+        "Put `event` on the asyncio queue `events`, from any thread."
+        with self.lock:
+            self.pending.append((events, event))
+            if self.woken: return       # a wake-up is on its way: it takes this too
+            self.woken = True
+        self.loop.call_soon_threadsafe(self._deliver)
+
+    def _deliver(self):
+        with self.lock:
+            pending, self.pending, self.woken = self.pending, [], False
+        for events, event in pending:
+            events.put_nowait(event)
+
 # %% ../nbs/26_serve.ipynb #ea14d063
 class Served:
     "The model behind the server: loaded once (in the background), then one scheduler."
@@ -511,7 +534,7 @@ class Served:
         self.metrics, self.stop_at_end = metrics or Metrics(), stop_at_end
         self.shell = shell                    # chapter 25's policy (a Shell), or None
         self.rows, self.max_queue = rows, max_queue
-        self.scheduler, self.error = None, None
+        self.scheduler, self.error, self.outbox = None, None, None
         self.ready = threading.Event()
         if model is not None:
             self._start(model, tokenizer, template)
@@ -542,6 +565,12 @@ class Served:
         engine = Engine(model, tokenizer, rows=self.rows, eot=eot)
         self.scheduler = Scheduler(engine, self.max_queue, self.metrics)
         self.ready.set()
+
+    def outbox_for(self, loop):
+        "The Outbox that carries the engine's events to `loop` (the server's)."
+        if self.outbox is None or self.outbox.loop is not loop:
+            self.outbox = Outbox(loop)
+        return self.outbox
 
     def prompt(self, request):
         "The request's prompt ids and SamplingParams; a 400 if they do not fit."
@@ -699,9 +728,9 @@ def create_app(model=None, tokenizer=None, template=None, path=None, model_name=
                        "Shell()), the default of nand2llm serve)", "tools",
                        "unsupported_parameter")
         prompt, params = served.prompt(chat)
-        loop, events = asyncio.get_running_loop(), asyncio.Queue()
-        job = Job(prompt, params, lambda ev: loop.call_soon_threadsafe(
-            events.put_nowait, ev))
+        events = asyncio.Queue()
+        outbox = served.outbox_for(asyncio.get_running_loop())
+        job = Job(prompt, params, lambda ev: outbox.post(events, ev))
         served.scheduler.submit(job)
         served.metrics.requests += 1
         served.metrics.prompt_tokens += len(prompt)
@@ -739,11 +768,15 @@ async def _stream(job, events, ident, created, name, include_usage, tokenizer, s
     try:
         yield sse(_chunk(ident, created, name, {"role": "assistant", "content": ""}))
         while True:
-            event = await events.get()
+            batch = [await events.get()]
+            while batch[-1][0] == "token" and not events.empty():   # a slow reader
+                batch.append(events.get_nowait())    # gets the tokens that piled up
+            piece = "".join(text.add(e[1]) for e in batch if e[0] == "token")
+            if piece:
+                yield sse(_chunk(ident, created, name, {"content": piece}))
+            event = batch[-1]
             if event[0] == "token":
-                piece = text.add(event[1])
-                if piece:
-                    yield sse(_chunk(ident, created, name, {"content": piece}))
+                continue
             elif event[0] == "error":
                 yield sse(APIError(500, event[1], "server_error").body())
                 break
@@ -766,9 +799,9 @@ async def _stream(job, events, ident, created, name, include_usage, tokenizer, s
 class Shell:
     "Chapter 25's policy shell, as the server applies it to every request."
     retriever: object = None    # None: chapter 23's index of the book
-    registry: object = None     # None: chapter 24's calculator and search_book; False: none
+    registry: object = None     # None: chapter 24's two tools; False: no tools
     limits: Limits = field(default_factory=Limits)
-    audit: object = None        # an AuditLog: what was asked, retrieved, called, refused
+    audit: object = None        # an AuditLog: asked, retrieved, called, refused
 
 # the shell's rules about the request's shape: broken, they are a 400, not an answer
 REQUEST_RULES = ("shape", "role", "message count", "message length", "total length",
@@ -856,7 +889,7 @@ def _tool_calls(state):
             for c, result in state.calls if result is None]
 
 def _ending(run):
-    "(finish_reason, tool_calls, the text to add: the citations) once the Guard is done."
+    "(finish_reason, tool_calls, the text to add: citations) once the Guard is done."
     state, calls = run.state, _tool_calls(run.state)
     if calls:
         return "tool_calls", calls, ""
@@ -866,10 +899,10 @@ def _ending(run):
     return run.finish, None, ("\n\n" + cited if cited else "")
 
 async def shell_reply(served, chat, name):
-    "A reply through chapter 25's shell: refusals, citations, tool calls, streamed or not."
+    "A reply through chapter 25's shell: refusals, citations, tool calls, streamed."
     from fastapi.responses import StreamingResponse
-    loop, events = asyncio.get_running_loop(), asyncio.Queue()
-    run = ShellRun(served, chat, lambda e: loop.call_soon_threadsafe(events.put_nowait, e))
+    events, outbox = asyncio.Queue(), served.outbox_for(asyncio.get_running_loop())
+    run = ShellRun(served, chat, lambda e: outbox.post(events, e))
     threading.Thread(target=run.run, daemon=True, name="shell").start()
     first = await events.get()                # a refusal or an error: before any byte
     if first[0] == "error":
@@ -879,7 +912,8 @@ async def shell_reply(served, chat, name):
     if state.refused and state.reason in REQUEST_RULES:   # decided before any piece
         code = ("context_length_exceeded" if state.reason == "context"
                 else "policy_violation")
-        raise _bad(f"policy rule '{state.reason}': {state.detail}", "messages", code)
+        raise _bad(f"the request breaks the policy rule {state.detail}", "messages",
+                   code)
     ident, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
     if chat.stream:
         return StreamingResponse(
@@ -892,7 +926,7 @@ async def shell_reply(served, chat, name):
             text += event[1]
             event = await events.get()
     finally:
-        run.cancelled.set()                   # a client gone before the end frees its row
+        run.cancelled.set()             # a client gone before the end frees its row
     if event[0] == "error":
         raise event[1]
     finish, calls, cited = _ending(run)
@@ -976,6 +1010,11 @@ def serve_arguments(parser):
                         help="requests that may wait for a row; more get 503")
     parser.add_argument("--book-url", default="book/",
                         help="where citations link: the book's HTML pages")
+    parser.add_argument("--no-shell", action="store_true",
+                        help="serve the bare model: no scope, rules, citations or "
+                             "tools (chapter 25's shell is on by default)")
+    parser.add_argument("--audit", default=None,
+                        help="append the shell's audit log (JSON lines) to this file")
 
 def serve_command(args):
     "Run the server until interrupted; prints the URL to open."
@@ -986,8 +1025,10 @@ def serve_command(args):
         raise ValueError(f"--rows and --max-queue must be >= 1, got {args.rows} and "
                          f"{args.max_queue}")
     path = args.model if args.model is not None else shipped_path("tutor-chat")
+    shell = None if args.no_shell else Shell(
+        audit=AuditLog(args.audit) if args.audit else None)
     app = create_app(path=path, api_key=args.api_key, rows=args.rows,
-                     max_queue=args.max_queue, book_url=args.book_url)
+                     max_queue=args.max_queue, book_url=args.book_url, shell=shell)
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"nand2llm serve: open http://{host}:{args.port}/ "
           f"(OpenAI base URL http://{host}:{args.port}/v1)", flush=True)
