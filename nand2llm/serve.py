@@ -5,8 +5,8 @@
 # %% auto #0
 __all__ = ['CLIENT_ROLES', 'MAX_STOPS', 'MAX_SEED', 'FINISH_REASONS', 'CHAPTER_PAGES', 'PAGE', 'MAX_BODY', 'REQUEST_RULES',
            'RULE_REFUSALS', 'APIError', 'ChatRequest', 'parse_request', 'TextStream', 'Job', 'Metrics', 'Scheduler',
-           'chat_page', 'Outbox', 'Served', 'decode_body', 'sse', 'create_app', 'Shell', 'ShellRun', 'shell_reply',
-           'BackgroundServer', 'serve_arguments', 'serve_command', 'measure_clients', 'measure_engine',
+           'book_folder', 'chat_page', 'Outbox', 'Served', 'decode_body', 'sse', 'create_app', 'Shell', 'ShellRun',
+           'shell_reply', 'BackgroundServer', 'serve_arguments', 'serve_command', 'measure_clients', 'measure_engine',
            'serving_benchmark']
 
 # %% ../nbs/26_serve.ipynb #c31e30a2
@@ -21,6 +21,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .data import default_nbs_path
 from .errors import Nand2llmError
 from .instruct import CHAT_TOKENS, ChatTemplate, load_tutor, shipped_path
 from .rag import load_retriever
@@ -401,15 +402,23 @@ class Scheduler:
                 self.jobs.clear()
 
 # %% ../nbs/26_serve.ipynb #0575ce64
-# the book's HTML page of each chapter (its notebook's name), for citation links
-CHAPTER_PAGES = {0: "index", 1: "01_arrays", 2: "02_linear", 3: "03_losses",
-                 4: "04_descent", 5: "05_scalar", 6: "06_tensor", 7: "07_nn",
-                 8: "08_optim", 9: "09_data", 10: "10_tokenizers", 11: "11_embeddings",
-                 12: "12_bigram",
-                 13: "13_attention", 14: "14_multihead", 15: "15_block", 16: "16_gpt",
-                 17: "17_train", 18: "18_sampling", 19: "19_evals", 20: "20_introspect",
-                 21: "21_instruct", 22: "22_chat", 23: "23_rag", 24: "24_tools",
-                 25: "25_safety", 26: "26_serve"}
+# the page of each chapter in the HTML book that `make book` writes (book/build.py names
+# a chapter's page after its notebook without the number: 13_attention -> ch-attention)
+CHAPTER_PAGES = {0: "ch-index", 1: "ch-arrays", 2: "ch-linear", 3: "ch-losses",
+                 4: "ch-descent", 5: "ch-scalar", 6: "ch-tensor", 7: "ch-nn",
+                 8: "ch-optim", 9: "ch-data", 10: "ch-tokenizers", 11: "ch-embeddings",
+                 12: "ch-bigram", 13: "ch-attention", 14: "ch-multihead", 15: "ch-block",
+                 16: "ch-gpt", 17: "ch-train", 18: "ch-sampling", 19: "ch-evals",
+                 20: "ch-introspect", 21: "ch-instruct", 22: "ch-chat", 23: "ch-rag",
+                 24: "ch-tools", 25: "ch-safety", 26: "ch-serve"}
+
+def book_folder():
+    "The HTML book `make book` built in this checkout (book/_build/html), or None."
+    try:
+        folder = default_nbs_path().parent / "book" / "_build" / "html"
+    except FileNotFoundError:
+        return None
+    return folder if (folder / "index.html").is_file() else None
 
 # %% ../nbs/26_serve.ipynb #716f897c
 PAGE = """<!doctype html>
@@ -501,8 +510,8 @@ stop.addEventListener("click", () => { if (controller) controller.abort(); });
 
 def chat_page(book_url="book/"):
     "The web chat page: plain HTML and JavaScript, nothing from the internet."
-    return (PAGE.replace("__PAGES__", json.dumps({str(k): v for k, v in
-                                                  CHAPTER_PAGES.items()}))
+    pages = {} if book_url is None else CHAPTER_PAGES       # None: citations, no links
+    return (PAGE.replace("__PAGES__", json.dumps({str(k): v for k, v in pages.items()}))
                 .replace("__BOOK__", json.dumps(book_url)))
 
 # %% ../nbs/26_serve.ipynb #501440a8
@@ -630,7 +639,7 @@ def _usage(prompt_tokens, completion_tokens):
 # %% ../nbs/26_serve.ipynb #448a41c4
 def create_app(model=None, tokenizer=None, template=None, path=None, model_name=None,
                api_key=None, rows=8, max_queue=64, book_url="book/", stop_at_end=True,
-               shell=None):
+               shell=None, book_dir=None):
     "The FastAPI app: OpenAI's Chat Completions, /health, /metrics and a chat page."
     from fastapi import FastAPI, Request
     from fastapi.exceptions import RequestValidationError
@@ -651,6 +660,9 @@ def create_app(model=None, tokenizer=None, template=None, path=None, model_name=
     app = FastAPI(title="nand2llm", docs_url=None, redoc_url=None, openapi_url=None,
                   lifespan=lifespan)
     app.state.served = served
+    if book_dir is not None:                 # the HTML book, where citations link
+        from fastapi.staticfiles import StaticFiles
+        app.mount("/book", StaticFiles(directory=book_dir, html=True), name="book")
 
     def error_response(e):
         return JSONResponse(e.body(), status_code=e.status, headers=e.headers)
@@ -1008,8 +1020,10 @@ def serve_arguments(parser):
                         help="requests decoded together in one batch")
     parser.add_argument("--max-queue", type=int, default=64,
                         help="requests that may wait for a row; more get 503")
-    parser.add_argument("--book-url", default="book/",
-                        help="where citations link: the book's HTML pages")
+    parser.add_argument("--book-url", default=None,
+                        help="where citations link (default: the book `make book` "
+                             "built in this checkout, served at /book/; without one, "
+                             "citations are plain text)")
     parser.add_argument("--no-shell", action="store_true",
                         help="serve the bare model: no scope, rules, citations or "
                              "tools (chapter 25's shell is on by default)")
@@ -1027,8 +1041,11 @@ def serve_command(args):
     path = args.model if args.model is not None else shipped_path("tutor-chat")
     shell = None if args.no_shell else Shell(
         audit=AuditLog(args.audit) if args.audit else None)
+    book_dir = book_folder() if args.book_url is None else None
+    book_url = "book/" if book_dir is not None else args.book_url
     app = create_app(path=path, api_key=args.api_key, rows=args.rows,
-                     max_queue=args.max_queue, book_url=args.book_url, shell=shell)
+                     max_queue=args.max_queue, book_url=book_url, shell=shell,
+                     book_dir=book_dir)
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"nand2llm serve: open http://{host}:{args.port}/ "
           f"(OpenAI base URL http://{host}:{args.port}/v1)", flush=True)

@@ -161,3 +161,53 @@ def test_bad_tool_requests(server, body, words):
     r = httpx.post(server.url + "/v1/chat/completions", json=request, timeout=30)
     assert r.status_code == 400, r.text
     assert words in r.json()["error"]["message"]
+
+
+def test_citation_links_name_the_books_pages():
+    "Every chapter's page in the chat page's links is the one book/build.py writes."
+    import importlib.util
+    from pathlib import Path
+    from nand2llm.serve import CHAPTER_PAGES
+    root = Path(__file__).resolve().parent.parent
+    spec = importlib.util.spec_from_file_location("build", root / "book" / "build.py")
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    chapters = {int(p.stem.split("_")[0]): p.stem for p in (root / "nbs").glob("[0-9]*_*.ipynb")}
+    chapters[0] = "index"
+    assert CHAPTER_PAGES == {n: build.chapter_anchor(stem) for n, stem in chapters.items()}
+
+
+def test_page_links_citations_to_the_served_book(tiny, retriever, tmp_path):
+    "In Chromium: the shell's answer ends with a citation, a link to the book's page."
+    import shutil
+    from playwright.sync_api import sync_playwright
+    from nand2llm.serve import CHAPTER_PAGES
+    if shutil.which("chromium") is None:
+        pytest.fail("Debian's chromium is missing: run `make sysdeps`")
+    (tmp_path / "index.html").write_text("<h1>NAND2LLM</h1>")
+    for page in CHAPTER_PAGES.values():
+        (tmp_path / f"{page}.html").write_text(f"<h1>{page}</h1>")
+    model, tokenizer, template = tiny
+    app = create_app(model, tokenizer, template, rows=2, book_dir=tmp_path,
+                     shell=Shell(retriever=retriever, registry=False))
+    with BackgroundServer(app) as s, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+            "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        try:
+            page = browser.new_page()
+            page.goto(s.url + "/")
+            page.fill("#question", IN_SCOPE)
+            page.click("#send")
+            page.wait_for_selector(".assistant a", timeout=20_000)
+            link = page.locator(".assistant a").last
+            assert link.inner_text().startswith("(chapter ")
+            href = link.get_attribute("href")
+            assert href.startswith("book/ch-") and href.endswith(".html")
+            link.click()
+            page.wait_for_load_state()
+            assert page.url == f"{s.url}/{href}"
+            assert page.inner_text("h1") == href[len("book/"):-len(".html")]
+        finally:
+            browser.close()
